@@ -1,0 +1,254 @@
+"""The sweep command-line contract and the one function that runs a sweep with Ray Tune.
+
+Everything a user can get wrong is checked before Ray starts: every grid point is built
+as a typed config (so a bad rate or an unknown network fails with one line), the dataset
+is loaded once in the driver (so a dataset missing offline fails in seconds), the results
+folder must be writable, and an existing experiment is never overwritten without
+``--resume``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+EXPERIMENT_FILE = "sparsenet_experiment.json"
+
+
+class SweepError(Exception):
+    """A problem with the user's input; reported as one line, exit code 2."""
+
+
+def add_common_args(parser: argparse.ArgumentParser, *, default_dataset: str,
+                    default_seeds: int, default_epochs: int, default_name: str) -> None:
+    parser.add_argument("--dataset", default=default_dataset,
+                        help=f"dataset name (default {default_dataset}); see sparsenet.data")
+    parser.add_argument("--seeds", type=int, default=default_seeds,
+                        help=f"replicate seeds 0..N-1 (default {default_seeds})")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help=f"epochs per round / per task (default {default_epochs})")
+    parser.add_argument("--storage", default="./results", help="results root (default ./results)")
+    parser.add_argument("--name", default=default_name,
+                        help=f"experiment folder under --storage (default {default_name})")
+    parser.add_argument("--address", default=None,
+                        help="join an existing Ray cluster ('auto' on a `ray up` cluster); "
+                             "default: start a local one")
+    parser.add_argument("--cpus-per-trial", type=float, default=1.0)
+    parser.add_argument("--gpus-per-trial", type=float, default=0.0,
+                        help="fractional values pack trials on one GPU (0.25 = four per GPU)")
+    parser.add_argument("--max-concurrent", type=int, default=0,
+                        help="cap on trials running at once (0 = as many as resources allow)")
+    parser.add_argument("--num-cpus", type=int, default=None,
+                        help="CPUs of the local Ray cluster started without --address")
+    parser.add_argument("--num-gpus", type=float, default=None,
+                        help="GPUs of the local Ray cluster (logical ones work for testing)")
+    parser.add_argument("--max-failures", type=int, default=2,
+                        help="restarts of a failed trial from its last checkpoint (default 2)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the interrupted experiment in STORAGE/NAME")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny budget of the same sweep, offline default dataset")
+    parser.add_argument("--data-dir", default=os.environ.get("SPARSENET_DATA"),
+                        help="where datasets are looked for / downloaded (env SPARSENET_DATA)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="validate and print the grid, start nothing")
+    parser._sparsenet_default_epochs = default_epochs  # type: ignore[attr-defined]
+
+
+def epochs_arg(args: argparse.Namespace, parser: argparse.ArgumentParser, quick: int) -> int:
+    if args.epochs is not None:
+        return args.epochs
+    return quick if args.quick else parser._sparsenet_default_epochs  # type: ignore[attr-defined]
+
+
+@dataclass
+class Sweep:
+    """What a sweep script hands to :func:`run_sweep`: a base config and grid axes."""
+
+    kind: str
+    base: Any  # a config dataclass instance
+    axes: dict[str, list[Any]] = field(default_factory=dict)
+    datasets: tuple[str, ...] = ()
+    metric_note: str = ""
+
+    def configs(self) -> list[Any]:
+        """Every grid point as a validated config (raises ValueError on the first bad one)."""
+        keys = list(self.axes)
+        points = itertools.product(*(self.axes[k] for k in keys)) if keys else [()]
+        configs = []
+        for values in points:
+            flat = {**self.base.to_flat(), **dict(zip(keys, values))}
+            configs.append(type(self.base).from_flat(flat))
+        return configs
+
+
+def _check_positive(args: argparse.Namespace) -> None:
+    if args.seeds < 1:
+        raise SweepError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.epochs is not None and args.epochs < 1:
+        raise SweepError(f"--epochs must be >= 1, got {args.epochs}")
+    if args.cpus_per_trial <= 0:
+        raise SweepError(f"--cpus-per-trial must be > 0, got {args.cpus_per_trial}")
+    if args.gpus_per_trial < 0:
+        raise SweepError(f"--gpus-per-trial must be >= 0, got {args.gpus_per_trial}")
+    if args.max_concurrent < 0:
+        raise SweepError(f"--max-concurrent must be >= 0, got {args.max_concurrent}")
+    if args.max_failures < 0:
+        raise SweepError(f"--max-failures must be >= 0, got {args.max_failures}")
+
+
+def experiment_dir(args: argparse.Namespace) -> Path:
+    return Path(args.storage).expanduser().resolve() / args.name
+
+
+def _check_storage(exp_dir: Path, resume: bool) -> None:
+    root = exp_dir.parent
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".sparsenet-write-test-{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as err:
+        raise SweepError(f"results folder {root} is not writable: {err.strerror or err}") from err
+    from ray import tune  # local import: argument errors above need no Ray
+
+    exists = exp_dir.exists() and any(exp_dir.iterdir())
+    if resume:
+        if not (exp_dir / EXPERIMENT_FILE).exists() or not tune.Tuner.can_restore(str(exp_dir)):
+            raise SweepError(f"--resume: {exp_dir} is not a sparsenet experiment to resume")
+    elif exists:
+        raise SweepError(f"{exp_dir} already holds results; pass --resume to continue it "
+                         f"or choose another --name")
+
+
+def _check_data(datasets: Sequence[str], data_dir: str | None) -> None:
+    from sparsenet.data import DatasetUnavailable, load_dataset
+
+    for name in dict.fromkeys(datasets):
+        try:
+            load_dataset(name, data_dir, val_fraction=0.0)
+        except DatasetUnavailable as err:
+            raise SweepError(str(err)) from err
+        except (ValueError, FileNotFoundError) as err:
+            raise SweepError(f"dataset {name!r}: {err}") from err
+
+
+def validate(sweep: Sweep, args: argparse.Namespace) -> list[Any]:
+    """All checks that must pass before Ray starts; returns the grid's configs."""
+    _check_positive(args)
+    try:
+        configs = sweep.configs()
+    except (ValueError, TypeError) as err:
+        raise SweepError(str(err)) from err
+    datasets = sweep.datasets or tuple({getattr(c, "dataset", None) for c in configs} - {None})
+    _check_data(datasets, args.data_dir)
+    _check_storage(experiment_dir(args), args.resume)
+    return configs
+
+
+def _param_space(sweep: Sweep, data_dir: str | None) -> dict[str, Any]:
+    from ray import tune
+
+    space: dict[str, Any] = {"experiment": sweep.kind, "data_dir": data_dir}
+    space.update(sweep.base.to_flat())
+    for key, values in sweep.axes.items():
+        space[key] = tune.grid_search(list(values))
+    return space
+
+
+def _start_ray(args: argparse.Namespace) -> None:
+    import ray
+
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    if args.address:
+        ray.init(address=args.address)
+    else:
+        ray.init(num_cpus=args.num_cpus, num_gpus=args.num_gpus, include_dashboard=False)
+
+
+def _write_experiment_file(exp_dir: Path, sweep: Sweep, argv: Sequence[str],
+                           n_trials: int) -> None:
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    path = exp_dir / EXPERIMENT_FILE
+    record = {"kind": sweep.kind, "sweep": Path(sys.argv[0]).name, "argv": list(argv),
+              "trials": n_trials, "axes": {k: list(v) for k, v in sweep.axes.items()},
+              "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if path.exists():  # a resume keeps the first record and notes the new start
+        old = json.loads(path.read_text())
+        old.setdefault("resumed", []).append(record["started"])
+        record = old
+    path.write_text(json.dumps(record, indent=2, default=str))
+
+
+def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None = None):
+    """Validate, start (or join) Ray, run the grid with Tune, return ``(exp_dir, ResultGrid)``."""
+    configs = validate(sweep, args)
+    exp_dir = experiment_dir(args)
+    data_dir = str(Path(args.data_dir).expanduser().resolve()) if args.data_dir else None
+    if args.dry_run:
+        print(f"{len(configs)} trials of {sweep.kind} would run into {exp_dir}")
+        return exp_dir, None
+
+    import ray
+    from ray import tune
+
+    from sparsenet.tune.trainable import ExperimentTrainable
+
+    _write_experiment_file(exp_dir, sweep, argv if argv is not None else sys.argv[1:], len(configs))
+    trainable = tune.with_resources(ExperimentTrainable,
+                                    {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial})
+    _start_ray(args)
+    try:
+        if args.resume:
+            tuner = tune.Tuner.restore(str(exp_dir), trainable=trainable, resume_errored=True)
+        else:
+            tuner = tune.Tuner(
+                trainable,
+                param_space=_param_space(sweep, data_dir),
+                tune_config=tune.TuneConfig(max_concurrent_trials=args.max_concurrent or None,
+                                            reuse_actors=False),
+                run_config=tune.RunConfig(
+                    name=args.name,
+                    storage_path=str(exp_dir.parent),
+                    checkpoint_config=tune.CheckpointConfig(num_to_keep=2,
+                                                            checkpoint_at_end=True),
+                    failure_config=tune.FailureConfig(max_failures=args.max_failures),
+                    sync_config=tune.SyncConfig(sync_artifacts=True),
+                    verbose=1,
+                ),
+            )
+        results = tuner.fit()
+    finally:
+        ray.shutdown()
+    return exp_dir, results
+
+
+def main_guard(run: Callable[[], int]) -> int:
+    """Turn a :class:`SweepError` into one clear line and exit code 2."""
+    try:
+        return run()
+    except SweepError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def describe_results(exp_dir: Path, results) -> str:
+    """Where the results are and the one command that turns them into the report."""
+    lines = [f"results: {exp_dir}"]
+    if results is not None:
+        errors = sum(1 for r in results if r.error is not None)
+        lines.append(f"trials: {len(results)} ({errors} errored)")
+    lines.append(f"report:  python -m analysis report {exp_dir} --out {exp_dir}/report")
+    return "\n".join(lines)
+
+
+def replace(config: Any, **changes: Any) -> Any:
+    return dataclasses.replace(config, **changes)

@@ -4,10 +4,11 @@
 tasks ``0..t``. Only the lower triangle (``i <= t``) is ever filled; entries not yet
 evaluated are NaN, so a half-finished run cannot be mistaken for a finished one.
 
-Conventions at ``t = 0`` (one task seen, nothing earlier to forget): ``forgetting`` and
-``bwt`` are ``0.0``, not NaN. Results go to Tune's JSON/CSV files as plain finite
-scalars, and "no earlier task, nothing forgotten" is what a curve over ``t`` should start
-at. Asking for a metric whose entries were not evaluated raises ``ValueError``.
+Convention at ``t = 0`` (one task seen, no earlier task): ``forgetting`` and ``bwt`` are
+NaN, the mean over an empty set, not 0.0: "nothing measured" must not average into seed
+means as "nothing forgotten". ``analysis.continual`` uses the same convention, so numbers
+from the two sides agree. Asking for a metric whose entries were not evaluated raises
+``ValueError``.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ def mean_accuracy(R: MatrixLike, t: int) -> float:
 
 
 def forgetting(R: MatrixLike, t: int) -> float:
-    """Mean over ``i < t`` of ``max_{t' in [i, t-1]} R[t', i] - R[t, i]``; 0.0 at ``t = 0``.
+    """Mean over ``i < t`` of ``max_{t' in [i, t-1]} R[t', i] - R[t, i]``; NaN at ``t = 0``.
 
     The best accuracy task ``i`` ever had before the current task, minus what is left.
     Positive means forgotten.
@@ -112,18 +113,18 @@ def forgetting(R: MatrixLike, t: int) -> float:
     values = _as_tensor(R)
     _entries(values, t, history=True)
     if t == 0:
-        return 0.0
+        return float("nan")
     drops = [float(values[i:t, i].max() - values[t, i]) for i in range(t)]
     return math.fsum(drops) / t
 
 
 def bwt(R: MatrixLike, t: int) -> float:
-    """Backward transfer: mean over ``i < t`` of ``R[t, i] - R[i, i]``; 0.0 at ``t = 0``.
+    """Backward transfer: mean over ``i < t`` of ``R[t, i] - R[i, i]``; NaN at ``t = 0``.
 
     Negative means training later tasks hurt earlier ones (Lopez-Paz & Ranzato 2017).
     """
     values = _as_tensor(R)
     _entries(values, t, history=True)
     if t == 0:
-        return 0.0
+        return float("nan")
     return math.fsum(float(values[t, i] - values[i, i]) for i in range(t)) / t

@@ -1,0 +1,430 @@
+"""Continual learning run: tasks trained in sequence, every seen task re-tested after each.
+
+One ``step()`` is one epoch of the current task. A task ends after ``epochs_per_task``
+epochs, or, with early stopping on (``patience > 0``), after ``patience`` epochs without a
+better validation accuracy (at most ``max_epochs``), and then the best weights are restored.
+Unlike the paper, which picked the best epoch on the *test* set, selection here uses the
+task's validation split (carved from its training data); the test set is only reported.
+
+Choices, and why:
+- One shared output head for all tasks (the paper's and Numenta's setting).
+- One Adam optimizer across the whole sequence by default, as Numenta's code does
+  (``reset_optimizer=True`` builds a fresh one per task).
+- Early stopping restores model weights (and the SI path integral, so importances match
+  the restored weights); Adam's moments are kept as they are.
+- Validation during a task uses the same context rule as the test (oracle or nearest).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+
+from sparsenet.continual.contexts import (CONTEXT_KINDS, INFER_MODES, PrototypeContext,
+                                          build_contexts)
+from sparsenet.continual.metrics import AccuracyMatrix, bwt, forgetting, mean_accuracy
+from sparsenet.continual.si import SynapticIntelligence
+from sparsenet.engine import evaluate, setup_torch, train_epoch
+
+STREAMS = ("permuted", "split")
+# Networks whose hidden units are gated by dendritic segments: they need a context.
+DENDRITIC_MODELS = ("dendrites_mlp", "active_dendrites_mlp", "active_dendrites_cnn")
+# Config fields passed to build_model when set (None = the model's own default).
+MODEL_FIELDS = ("hidden", "kw_fraction", "weight_sparsity", "num_segments",
+                "dendrite_sparsity", "conv_channels", "conv_kw", "fc_kw")
+STATE_VERSION = 1
+
+
+@dataclass
+class ContinualConfig:
+    """One continual run. Defaults: the paper's 10-task permuted MNIST ADN (one-hot context).
+
+    Model fields left ``None`` are not passed to the model (it uses its own default);
+    unknown or unsupported ones are rejected by the model registry.
+    """
+
+    dataset: str = "mnist"
+    stream: str = "permuted"
+    num_tasks: int = 10
+    classes_per_task: int | None = None  # split only; None: num_classes // num_tasks
+    model: str = "active_dendrites_mlp"
+    hidden: tuple[int, ...] | None = None
+    kw_fraction: float | None = None
+    weight_sparsity: float | None = None
+    num_segments: int | None = None
+    dendrite_sparsity: float | None = None
+    conv_channels: tuple[int, ...] | None = None
+    conv_kw: float | None = None
+    fc_kw: float | None = None
+    context: str = "onehot"
+    context_infer: str = "oracle"
+    context_input: bool = False  # baselines: feed the context to a network without dendrites
+    si: bool = False
+    si_c: float = 0.1
+    si_xi: float = 0.1
+    lr: float = 5e-4
+    weight_decay: float = 0.0
+    batch_size: int = 256
+    epochs_per_task: int = 3
+    patience: int = 0  # 0: early stopping off
+    max_epochs: int = 1000  # per task, when early stopping is on
+    reset_optimizer: bool = False
+    augment: bool = False  # CIFAR-style flips + affine on training batches
+    val_fraction: float = 0.1
+    eval_batch_size: int = 1000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("hidden", "conv_channels"):
+            value = getattr(self, name)
+            if value is not None:
+                value = tuple(int(v) for v in value)
+                if not value or min(value) < 1:
+                    raise ValueError(f"{name} must be positive sizes, got {value}")
+                setattr(self, name, value)
+        if not self.dataset:
+            raise ValueError("dataset must be a dataset name")
+        if self.stream not in STREAMS:
+            raise ValueError(f"unknown stream {self.stream!r}; known: {', '.join(STREAMS)}")
+        if self.num_tasks < 1:
+            raise ValueError(f"num_tasks must be >= 1, got {self.num_tasks}")
+        if self.classes_per_task is not None:
+            if self.stream != "split":
+                raise ValueError("classes_per_task is only for stream='split'")
+            if self.classes_per_task < 1:
+                raise ValueError(f"classes_per_task must be >= 1, got {self.classes_per_task}")
+        from sparsenet.models.registry import MODEL_NAMES  # lazy: configs stay cheap to import
+        if self.model not in MODEL_NAMES:
+            raise ValueError(f"unknown model {self.model!r}; known: {', '.join(MODEL_NAMES)}")
+        if self.context not in CONTEXT_KINDS:
+            raise ValueError(f"unknown context {self.context!r}; known: {', '.join(CONTEXT_KINDS)}")
+        if self.context_infer not in INFER_MODES:
+            raise ValueError(f"unknown context_infer {self.context_infer!r}; "
+                             f"known: {', '.join(INFER_MODES)}")
+        if self.context_infer == "nearest" and self.context != "prototype":
+            raise ValueError("context_infer='nearest' needs context='prototype'")
+        if self.dendritic:
+            if self.context == "none":
+                raise ValueError(f"model {self.model} has dendrites and needs a context "
+                                 "(onehot or prototype)")
+            if self.context_input:
+                raise ValueError("context_input is for networks without dendrites")
+        elif self.context_input and self.context == "none":
+            raise ValueError("context_input=True needs context='onehot' or 'prototype'")
+        elif not self.context_input and self.context != "none":
+            raise ValueError(f"model {self.model} ignores context={self.context!r}; "
+                             "set context_input=True or context='none'")
+        for name in ("kw_fraction", "weight_sparsity", "dendrite_sparsity", "conv_kw", "fc_kw"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {value}")
+        if self.num_segments is not None and self.num_segments < 1:
+            raise ValueError(f"num_segments must be >= 1, got {self.num_segments}")
+        if self.si_c < 0:
+            raise ValueError(f"si_c must be >= 0, got {self.si_c}")
+        if self.si_xi <= 0:
+            raise ValueError(f"si_xi must be > 0, got {self.si_xi}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if self.batch_size < 1 or self.eval_batch_size < 1:
+            raise ValueError("batch_size and eval_batch_size must be >= 1")
+        if self.epochs_per_task < 1:
+            raise ValueError(f"epochs_per_task must be >= 1, got {self.epochs_per_task}")
+        if self.patience < 0:
+            raise ValueError(f"patience must be >= 0 (0 = off), got {self.patience}")
+        if self.max_epochs < 1:
+            raise ValueError(f"max_epochs must be >= 1, got {self.max_epochs}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.patience > 0 and self.val_fraction == 0.0:
+            raise ValueError("early stopping (patience > 0) needs val_fraction > 0")
+
+    @property
+    def dendritic(self) -> bool:
+        return self.model in DENDRITIC_MODELS
+
+    @property
+    def uses_context(self) -> bool:
+        return self.dendritic or self.context_input
+
+    @property
+    def epoch_budget(self) -> int:
+        """Epochs a task may run: ``max_epochs`` with early stopping, else ``epochs_per_task``."""
+        return self.max_epochs if self.patience > 0 else self.epochs_per_task
+
+    def model_kwargs(self, context_dim: int) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        for name in MODEL_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                kwargs[name] = list(value) if isinstance(value, tuple) else value
+        if self.dendritic:
+            kwargs["context_dim"] = context_dim
+        elif self.context_input:
+            kwargs["context_input"] = True
+            kwargs["context_dim"] = context_dim
+        return kwargs
+
+    def to_flat(self) -> dict[str, Any]:
+        """Plain scalars/lists, one key per field (Tune's param_space)."""
+        return {k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_flat(cls, flat: dict[str, Any]) -> "ContinualConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(flat) - known)
+        if unknown:
+            raise ValueError(f"unknown continual config keys {unknown}; known: {', '.join(sorted(known))}")
+        return cls(**flat)
+
+
+def _clone_state(state: dict) -> dict:
+    return copy.deepcopy(state)
+
+
+class ContinualExperiment:
+    """Plain class (no Ray): ``step()`` trains one epoch; ``done`` after the last task.
+
+    Every step reports ``task, epoch, train_loss, val_acc, task_end`` (+ config echo); a
+    step that ends task ``t`` also reports ``matrix_row`` (R[t, 0..t]), ``mean_accuracy``,
+    ``newest_accuracy``, ``forgetting``, ``bwt``, ``epochs_trained``, ``best_val_acc`` and,
+    with nearest-prototype inference, ``task_inference_acc``. ``val_acc`` is NaN when the
+    validation split is empty.
+    """
+
+    def __init__(self, config: ContinualConfig, *, data_dir: str | None = None,
+                 device: str | torch.device = "auto", num_threads: int = 1):
+        from sparsenet.data import load_dataset
+        from sparsenet.data.streams import permuted_tasks, split_tasks
+        from sparsenet.models.registry import build_model
+
+        self.config = config
+        self.device = setup_torch(num_threads, seed=config.seed, device=device)
+        ds = load_dataset(config.dataset, data_dir, val_fraction=config.val_fraction,
+                          seed=config.seed)
+        self.dataset = ds.to(self.device)
+        if config.stream == "permuted":
+            self.tasks = permuted_tasks(self.dataset, config.num_tasks, config.seed)
+            num_classes = self.dataset.info.num_classes
+        else:
+            self.tasks = split_tasks(self.dataset, config.num_tasks, config.seed,
+                                     classes_per_task=config.classes_per_task)
+            num_classes = max(len(task.classes) for task in self.tasks)
+        if len(self.tasks) != config.num_tasks:
+            raise ValueError(f"stream gave {len(self.tasks)} tasks, expected {config.num_tasks}")
+        shape = tuple(self.dataset.info.shape)
+        self.contexts = build_contexts(config.context, num_tasks=config.num_tasks,
+                                       input_dim=math.prod(shape), infer=config.context_infer,
+                                       device=self.device)
+        self.model = build_model(config.model, shape, num_classes,
+                                 **config.model_kwargs(self.contexts.dim)).to(self.device)
+        if bool(getattr(self.model, "uses_context", config.uses_context)) != config.uses_context:
+            raise ValueError(f"model {config.model} uses_context="
+                             f"{getattr(self.model, 'uses_context')}, but the config expects "
+                             f"{config.uses_context}; update DENDRITIC_MODELS")
+        self.optimizer = self._new_optimizer()
+        self.si = (SynapticIntelligence(self.model, c=config.si_c, xi=config.si_xi)
+                   if config.si else None)
+        self.matrix = AccuracyMatrix(config.num_tasks)
+        self.batch_generator = torch.Generator().manual_seed(config.seed)
+        self.augment_generator = (torch.Generator(device=self.device).manual_seed(config.seed + 1)
+                                  if config.augment else None)
+        self.task = 0
+        self.epoch = 0  # epochs finished in the current task
+        self.epochs_total = 0
+        self.done = False
+        self._reset_early_stopping()
+
+    # -- pieces ------------------------------------------------------------------------
+    def _new_optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.model.parameters(), lr=self.config.lr,
+                                weight_decay=self.config.weight_decay)
+
+    def _reset_early_stopping(self) -> None:
+        self.best_val = -math.inf
+        self.since_best = 0
+        self.best_model: dict | None = None
+        self.best_si: dict | None = None
+
+    def model_transform(self, task_id: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Raw batch -> what the network sees for ``task_id``: normalize, then permute."""
+        task, normalize = self.tasks[task_id], self.dataset.normalize
+
+        def transform(xb: torch.Tensor) -> torch.Tensor:
+            return task.apply(normalize(xb)).reshape(xb.shape)
+        return transform
+
+    def _train_transform(self, task_id: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        model_space = self.model_transform(task_id)
+        if not self.config.augment:
+            return model_space
+        from sparsenet.data.augment import augment_cifar
+        generator = self.augment_generator
+
+        def transform(xb: torch.Tensor) -> torch.Tensor:
+            return model_space(augment_cifar(xb, generator))
+        return transform
+
+    def _eval_context(self, task_id: int, x: torch.Tensor) -> tuple[torch.Tensor | None,
+                                                                     torch.Tensor | None]:
+        """(context, inferred task ids or None) for evaluating ``x`` of ``task_id``."""
+        if not self.config.uses_context:
+            return None, None
+        transform = self.model_transform(task_id)
+        if isinstance(self.contexts, PrototypeContext) and self.contexts.infer == "nearest":
+            ids = self.contexts.infer_tasks(x, transform)
+            return self.contexts.prototypes[ids], ids
+        return self.contexts.eval_context(task_id, x, transform), None
+
+    def evaluate_task(self, task_id: int, split: str = "test") -> tuple[float, float | None]:
+        """(accuracy, fraction of inputs whose task was inferred right, or None)."""
+        task = self.tasks[task_id]
+        x, y = getattr(task, f"{split}_x"), getattr(task, f"{split}_y")
+        if x.shape[0] == 0:
+            return float("nan"), None
+        context, ids = self._eval_context(task_id, x)
+        acc = evaluate(self.model, x, y, batch_size=self.config.eval_batch_size,
+                       context=context, x_transform=self.model_transform(task_id))
+        inferred = None if ids is None else float((ids == task_id).float().mean())
+        return acc, inferred
+
+    def _begin_task(self) -> None:
+        t = self.task
+        task = self.tasks[t]
+        self.contexts.fit_task(t, task.train_x, self.model_transform(t))
+        if self.config.reset_optimizer and t > 0:
+            self.optimizer = self._new_optimizer()
+        if self.si is not None:
+            self.si.begin_task()
+        self._reset_early_stopping()
+
+    # -- the experiment interface ---------------------------------------------------------
+    def step(self) -> dict[str, Any]:
+        if self.done:
+            raise RuntimeError("all tasks are trained; the experiment is done")
+        cfg, t = self.config, self.task
+        if self.epoch == 0:
+            self._begin_task()
+        task = self.tasks[t]
+        context = self.contexts.train_context(t) if cfg.uses_context else None
+        loss = train_epoch(self.model, self.optimizer, task.train_x, task.train_y,
+                           batch_size=cfg.batch_size, generator=self.batch_generator,
+                           context=context, batch_transform=self._train_transform(t),
+                           extra_loss=self.si.penalty if self.si is not None else None,
+                           after_step=self.si.after_step if self.si is not None else None)
+        self.epoch += 1
+        self.epochs_total += 1
+        val_acc, _ = self.evaluate_task(t, "val") if task.val_x.shape[0] else (float("nan"), None)
+
+        task_end = self.epoch >= cfg.epoch_budget
+        if cfg.patience > 0:
+            if val_acc > self.best_val:
+                self.best_val, self.since_best = val_acc, 0
+                self.best_model = _clone_state(self.model.state_dict())
+                self.best_si = self.si.running_state() if self.si is not None else None
+            else:
+                self.since_best += 1
+            task_end = task_end or self.since_best >= cfg.patience
+
+        result: dict[str, Any] = {
+            "task": t, "epoch": self.epoch, "epochs_total": self.epochs_total,
+            "train_loss": loss, "val_acc": val_acc, "task_end": task_end,
+            "model": cfg.model, "context": cfg.context, "si": cfg.si,
+            "num_tasks": cfg.num_tasks, "seed": cfg.seed, "dataset": cfg.dataset,
+            "stream": cfg.stream,
+        }
+        if task_end:
+            result.update(self._end_task())
+        return result
+
+    def _end_task(self) -> dict[str, Any]:
+        t = self.task
+        best_val = self.best_val
+        if self.best_model is not None:
+            self.model.load_state_dict(self.best_model)
+            if self.si is not None and self.best_si is not None:
+                self.si.load_running_state(self.best_si)
+        if self.si is not None:
+            self.si.end_task()
+        row, inferred = [], []
+        for i in range(t + 1):
+            acc, inf = self.evaluate_task(i, "test")
+            row.append(acc)
+            if inf is not None:
+                inferred.append(inf)
+        self.matrix.set_row(t, row)
+        out: dict[str, Any] = {
+            "matrix_row": self.matrix.row(t),
+            "mean_accuracy": mean_accuracy(self.matrix, t),
+            "newest_accuracy": row[t],
+            "forgetting": forgetting(self.matrix, t),
+            "bwt": bwt(self.matrix, t),
+            "epochs_trained": self.epoch,
+        }
+        if self.config.patience > 0:
+            out["best_val_acc"] = best_val
+        if inferred:
+            out["task_inference_acc"] = sum(inferred) / len(inferred)
+        self.task += 1
+        self.epoch = 0
+        self._reset_early_stopping()
+        self.done = self.task >= self.config.num_tasks
+        return out
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue bit-for-bit (loads with ``weights_only=True``)."""
+        rng = {"batches": self.batch_generator.get_state(),
+               "augment": (self.augment_generator.get_state()
+                           if self.augment_generator is not None else None),
+               "torch": torch.get_rng_state(),
+               "cuda": (torch.cuda.get_rng_state(self.device)
+                        if self.device.type == "cuda" else None)}
+        return {
+            "version": STATE_VERSION,
+            "config": self.config.to_flat(),
+            "model": _clone_state(self.model.state_dict()),
+            "optimizer": _clone_state(self.optimizer.state_dict()),
+            "si": self.si.state_dict() if self.si is not None else None,
+            "contexts": self.contexts.state_dict(),
+            "matrix": self.matrix.state_dict(),
+            "task": self.task, "epoch": self.epoch, "epochs_total": self.epochs_total,
+            "done": self.done,
+            "best_val": self.best_val, "since_best": self.since_best,
+            "best_model": _clone_state(self.best_model) if self.best_model is not None else None,
+            "best_si": _clone_state(self.best_si) if self.best_si is not None else None,
+            "rng": rng,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"continual state version {state.get('version')} != {STATE_VERSION}")
+        if state["config"] != self.config.to_flat():
+            raise ValueError("checkpoint was written by a different continual config")
+        self.model.load_state_dict(state["model"])
+        self.optimizer = self._new_optimizer()
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.si is not None:
+            self.si.load_state_dict(state["si"])
+        self.contexts.load_state_dict(state["contexts"])
+        self.matrix.load_state_dict(state["matrix"])
+        self.task, self.epoch = int(state["task"]), int(state["epoch"])
+        self.epochs_total, self.done = int(state["epochs_total"]), bool(state["done"])
+        self.best_val, self.since_best = float(state["best_val"]), int(state["since_best"])
+        self.best_model = state["best_model"]
+        self.best_si = state["best_si"]
+        rng = state["rng"]
+        self.batch_generator.set_state(rng["batches"])
+        if self.augment_generator is not None:
+            self.augment_generator.set_state(rng["augment"])
+        torch.set_rng_state(rng["torch"])
+        if rng["cuda"] is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], self.device)

@@ -1,0 +1,286 @@
+"""One iterative-magnitude-pruning run (one seed, one ticket kind) as a plain class.
+
+``step()`` trains one epoch. Round 0 trains the dense network; after the last epoch of
+round r < ``rounds`` the network is pruned (per the ticket kind) and restarted for round
+r + 1, so a run trains ``rounds + 1`` networks and prunes ``rounds`` times. Each round
+gets a fresh Adam optimizer; masks are re-applied after every optimizer step.
+
+Ticket kinds follow one trajectory each: ``random`` and ``reinit`` prune their own
+trained networks by magnitude too (``random`` keeps only the per-layer counts of that
+pruning), as in the paper's code, rather than borrowing the winning run's masks.
+The saved ticket of a round is the network after the round's last epoch (no selection).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sparsenet.engine import evaluate, setup_torch, train_epoch
+from sparsenet.experiments.common import (FlatConfig, check_arch_name, check_choice,
+                                          check_dataset_name, derived_seed, seeded_model)
+from sparsenet.models.masks import MaskEnforcer
+from sparsenet.pruning import (POLICIES, PRESET_NAMES, SCOPES, TICKET_KINDS, MagnitudePruner,
+                               PruneRates, SparsityStats, apply_ticket, get_preset,
+                               prunable_layers, snapshot, sparsity_stats)
+
+STATE_VERSION = 1
+TICKETS_DIR = "tickets"
+_MASK_STREAM, _REINIT_STREAM = 1, 2
+
+
+def ticket_path(artifact_dir: str | Path, round_: int) -> Path:
+    """Where the network trained in round ``round_`` is saved."""
+    return Path(artifact_dir) / TICKETS_DIR / f"round_{round_:02d}.pt"
+
+
+@dataclass
+class IMPConfig(FlatConfig):
+    """Defaults are the paper's (``bain2022``) LeNet-300-100 settings."""
+
+    dataset: str = "mnist"
+    arch: str = "lenet300_100"
+    ticket: str = "winning"
+    seed: int = 0
+    rounds: int = 35
+    epochs_per_round: int = 35
+    rate_conv: float = 0.0
+    rate_hidden: float = 0.125
+    rate_output: float = 0.125
+    scope: str = "layer"
+    policy: str = "fc"
+    rewind_iter: int = 0
+    lr: float = 1.2e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 200
+    val_fraction: float = 0.1
+    eval_batch_size: int = 1000
+    preset: str | None = None  # a label only: which preset the values came from
+
+    def __post_init__(self) -> None:
+        check_dataset_name(self.dataset)
+        check_arch_name(self.arch)
+        check_choice("ticket kind", self.ticket, TICKET_KINDS)
+        check_choice("prune scope", self.scope, SCOPES)
+        check_choice("prune policy", self.policy, POLICIES)
+        if self.preset is not None:
+            check_choice("preset", self.preset, PRESET_NAMES)
+        _ = self.rates  # validates the three rates
+        for name in ("rounds", "rewind_iter"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("epochs_per_round", "batch_size", "eval_batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+
+    @property
+    def rates(self) -> PruneRates:
+        return PruneRates(conv=self.rate_conv, hidden=self.rate_hidden, output=self.rate_output)
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> "IMPConfig":
+        """``IMPConfig.from_preset("bain2022", dataset="digits", rounds=2)``."""
+        arch = overrides.get("arch", cls.arch)
+        p = get_preset(name, arch)
+        values: dict[str, Any] = dict(
+            rate_conv=p.rates.conv, rate_hidden=p.rates.hidden, rate_output=p.rates.output,
+            scope=p.scope, policy=p.policy, lr=p.lr, weight_decay=p.weight_decay,
+            batch_size=p.batch_size, epochs_per_round=p.epochs_per_round, rounds=p.rounds,
+            rewind_iter=p.rewind_iter, preset=name)
+        values.update(overrides)
+        return cls(**values)
+
+
+def _to(snap: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device) for k, v in snap.items()}
+
+
+@dataclass
+class _RoundBest:
+    """Per-round selection: test accuracy at the best validation epoch, and best test."""
+
+    best_val: float = -math.inf
+    test_at_best_val: float = math.nan
+    best_test: float = -math.inf
+
+    def update(self, val_acc: float, test_acc: float) -> None:
+        if not math.isnan(val_acc) and val_acc > self.best_val:  # earliest epoch wins ties
+            self.best_val, self.test_at_best_val = val_acc, test_acc
+        self.best_test = max(self.best_test, test_acc)
+
+
+class IMPExperiment:
+    """Plain class (no Ray); see the module docstring for the schedule."""
+
+    def __init__(self, config: IMPConfig, *, data_dir: str | None = None,
+                 device: str = "auto", num_threads: int = 1,
+                 artifact_dir: str | Path | None = None):
+        from sparsenet.data import load_dataset
+
+        self.config = c = config
+        self.device = setup_torch(num_threads, c.seed, device)
+        self.artifact_dir = Path(artifact_dir) if artifact_dir is not None else None
+        ds = load_dataset(c.dataset, data_dir, val_fraction=c.val_fraction, seed=c.seed).to(self.device)
+        # Normalized once: IMP never needs raw pixels, and per-batch normalizing costs time.
+        self.train_x, self.train_y = ds.normalize(ds.train_x), ds.train_y
+        self.val_x, self.val_y = ds.normalize(ds.val_x), ds.val_y
+        self.test_x, self.test_y = ds.normalize(ds.test_x), ds.test_y
+        self._shape, self._classes = tuple(ds.info.shape), ds.info.num_classes
+        steps_per_round = math.ceil(self.train_x.shape[0] / c.batch_size) * c.epochs_per_round
+        if c.rewind_iter > steps_per_round:
+            raise ValueError(f"rewind_iter {c.rewind_iter} exceeds the {steps_per_round} "
+                             "optimizer steps of round 0")
+
+        self.model = seeded_model(c.arch, self._shape, self._classes, c.seed).to(self.device)
+        self.layers = prunable_layers(self.model, c.policy)
+        self.pruner = MagnitudePruner(self.layers, c.rates, c.scope)  # attaches masks
+        self.enforcer = MaskEnforcer(self.model)
+        self.init_state = snapshot(self.model)
+        self.rewind_state: dict[str, torch.Tensor] | None = (
+            self.init_state if c.rewind_iter == 0 else None)
+        self.train_gen = torch.Generator().manual_seed(c.seed)
+        self.mask_gen = torch.Generator().manual_seed(derived_seed(c.seed, _MASK_STREAM))
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.round = 0
+        self.epoch = 0  # epochs finished in the current round
+        self.steps = 0  # optimizer steps taken in round 0 (for the rewind point)
+        self.best = _RoundBest()
+        self.done = False
+        self.stats: SparsityStats = sparsity_stats(self.model, self.layers)
+
+    # ------------------------------------------------------------------ training
+    def _new_optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.model.parameters(), lr=self.config.lr,
+                                weight_decay=self.config.weight_decay)
+
+    def _count_step(self) -> None:
+        self.steps += 1
+        if self.steps == self.config.rewind_iter:
+            self.rewind_state = snapshot(self.model)
+
+    def step(self) -> dict[str, Any]:
+        """Train one epoch; at a round's last epoch also save, prune and rewind."""
+        if self.done:
+            raise RuntimeError("IMP run is done; no more steps")
+        c = self.config
+        if self.optimizer is None:
+            self.optimizer = self._new_optimizer()
+        counting = self.round == 0 and self.rewind_state is None
+        loss = train_epoch(self.model, self.optimizer, self.train_x, self.train_y,
+                           batch_size=c.batch_size, generator=self.train_gen,
+                           enforcer=self.enforcer,
+                           after_step=self._count_step if counting else None)
+        self.epoch += 1
+        val_acc = evaluate(self.model, self.val_x, self.val_y, batch_size=c.eval_batch_size)
+        test_acc = evaluate(self.model, self.test_x, self.test_y, batch_size=c.eval_batch_size)
+        self.best.update(val_acc, test_acc)
+        row: dict[str, Any] = {
+            "round": self.round, "epoch": self.epoch,
+            "weights_remaining": self.stats.weights_remaining,
+            "params_remaining": self.stats.params_remaining,
+            "compression": self.stats.compression,
+            "train_loss": loss, "val_acc": val_acc, "test_acc": test_acc,
+            "round_end": self.epoch == c.epochs_per_round,
+            "arch": c.arch, "dataset": c.dataset, "ticket": c.ticket, "seed": c.seed,
+        }
+        if row["round_end"]:
+            row["round_test_acc_at_best_val"] = self.best.test_at_best_val
+            row["round_best_test_acc"] = self.best.best_test  # the paper's test-set selection
+            row["round_best_val_acc"] = self.best.best_val if self.best.best_val > -math.inf else math.nan
+            if self.artifact_dir is not None:
+                self._save_ticket(row)
+            if self.round == c.rounds:
+                self.done = True
+            else:
+                self._next_round()
+        return row
+
+    def _next_round(self) -> None:
+        c = self.config
+        if self.rewind_state is None:  # cannot happen after validation; guard anyway
+            raise RuntimeError("rewind point was never reached in round 0")
+        fresh = None
+        if c.ticket == "reinit":
+            seed = derived_seed(c.seed, _REINIT_STREAM, self.round + 1)
+            fresh = _to(snapshot(seeded_model(c.arch, self._shape, self._classes, seed)),
+                        self.device)
+        apply_ticket(c.ticket, self.layers, self.pruner.step(), model=self.model,
+                     rewind_to=self.rewind_state, fresh_init=fresh, generator=self.mask_gen)
+        self.enforcer.refresh(self.model)
+        self.optimizer = None
+        self.round += 1
+        self.epoch = 0
+        self.best = _RoundBest()
+        self.stats = sparsity_stats(self.model, self.layers)
+
+    def _save_ticket(self, row: dict[str, Any]) -> None:
+        path = ticket_path(self.artifact_dir, self.round)  # type: ignore[arg-type]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {
+            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "round": self.round,
+            "weights_remaining": self.stats.weights_remaining,
+            "params_remaining": self.stats.params_remaining,
+            "compression": self.stats.compression,
+            "layers": {k: list(v) for k, v in self.stats.layers.items()},
+            "test_acc": row["test_acc"],
+            "config": self.config.to_flat(),
+        }
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        torch.save(record, tmp)
+        os.replace(tmp, path)
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything to resume bit-for-bit; loads with ``torch.load(weights_only=True)``."""
+        return {
+            "version": STATE_VERSION,
+            "config": self.config.to_flat(),
+            "model": self.model.state_dict(),
+            "optimizer": None if self.optimizer is None else self.optimizer.state_dict(),
+            "init_state": self.init_state,
+            "rewind_state": self.rewind_state,
+            "pruner": self.pruner.state_dict(),
+            "train_gen": self.train_gen.get_state(),
+            "mask_gen": self.mask_gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "round": self.round, "epoch": self.epoch, "steps": self.steps, "done": self.done,
+            "best": dataclasses.asdict(self.best),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"IMP state version {state.get('version')} != {STATE_VERSION}")
+        if state["config"] != self.config.to_flat():
+            raise ValueError("IMP state was saved with a different config")
+        self.model.load_state_dict(state["model"])
+        self.enforcer.refresh(self.model)
+        self.init_state = _to(state["init_state"], self.device)
+        self.rewind_state = (None if state["rewind_state"] is None
+                             else _to(state["rewind_state"], self.device))
+        if self.config.rewind_iter == 0:
+            self.rewind_state = self.init_state
+        self.optimizer = None
+        if state["optimizer"] is not None:
+            self.optimizer = self._new_optimizer()
+            self.optimizer.load_state_dict(state["optimizer"])
+        self.pruner.load_state_dict(state["pruner"])
+        self.train_gen.set_state(state["train_gen"])
+        self.mask_gen.set_state(state["mask_gen"])
+        torch.set_rng_state(state["torch_rng"])
+        self.round, self.epoch = int(state["round"]), int(state["epoch"])
+        self.steps, self.done = int(state["steps"]), bool(state["done"])
+        self.best = _RoundBest(**{k: float(v) for k, v in state["best"].items()})
+        self.stats = sparsity_stats(self.model, self.layers)

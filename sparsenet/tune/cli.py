@@ -10,7 +10,6 @@ folder must be writable, and an existing experiment is never overwritten without
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import json
 import os
@@ -27,14 +26,12 @@ class SweepError(Exception):
     """A problem with the user's input; reported as one line, exit code 2."""
 
 
-def add_common_args(parser: argparse.ArgumentParser, *, default_dataset: str,
-                    default_seeds: int, default_epochs: int, default_name: str) -> None:
-    parser.add_argument("--dataset", default=default_dataset,
-                        help=f"dataset name (default {default_dataset}); see sparsenet.data")
-    parser.add_argument("--seeds", type=int, default=default_seeds,
-                        help=f"replicate seeds 0..N-1 (default {default_seeds})")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help=f"epochs per round / per task (default {default_epochs})")
+def add_common_args(parser: argparse.ArgumentParser, *, default_name: str) -> None:
+    """The flags every sweep accepts. ``--dataset/--seeds/--epochs`` default to None so a
+    sweep can fill them from its full or its ``--quick`` defaults (:func:`fill_defaults`)."""
+    parser.add_argument("--dataset", default=None, help="dataset name; see sparsenet.data")
+    parser.add_argument("--seeds", type=int, default=None, help="replicate seeds 0..N-1")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs per round / per task")
     parser.add_argument("--storage", default="./results", help="results root (default ./results)")
     parser.add_argument("--name", default=default_name,
                         help=f"experiment folder under --storage (default {default_name})")
@@ -60,13 +57,14 @@ def add_common_args(parser: argparse.ArgumentParser, *, default_dataset: str,
                         help="where datasets are looked for / downloaded (env SPARSENET_DATA)")
     parser.add_argument("--dry-run", action="store_true",
                         help="validate and print the grid, start nothing")
-    parser._sparsenet_default_epochs = default_epochs  # type: ignore[attr-defined]
 
 
-def epochs_arg(args: argparse.Namespace, parser: argparse.ArgumentParser, quick: int) -> int:
-    if args.epochs is not None:
-        return args.epochs
-    return quick if args.quick else parser._sparsenet_default_epochs  # type: ignore[attr-defined]
+def fill_defaults(args: argparse.Namespace, full: dict[str, Any], quick: dict[str, Any]) -> None:
+    """Options the user left unset take the sweep's ``--quick`` or full-budget value."""
+    chosen = quick if args.quick else full
+    for key in set(full) | set(quick):
+        if getattr(args, key, None) is None:
+            setattr(args, key, chosen.get(key, full.get(key)))
 
 
 @dataclass
@@ -231,13 +229,26 @@ def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None
     return exp_dir, results
 
 
-def main_guard(run: Callable[[], int]) -> int:
-    """Turn a :class:`SweepError` into one clear line and exit code 2."""
+def sweep_main(build: Callable[[Sequence[str] | None], tuple[Sweep, argparse.Namespace]],
+               argv: Sequence[str] | None = None,
+               after: Callable[[Path], Any] | None = None) -> int:
+    """The body of every sweep script: build, validate, run, write tidy files, say where.
+
+    ``after(exp_dir)`` writes the tidy CSVs (the sweep passes analysis's writer; this
+    package may not import analysis). A :class:`SweepError` becomes one line and exit 2.
+    """
     try:
-        return run()
+        sweep, args = build(argv)
+        exp_dir, results = run_sweep(sweep, args, argv)
     except SweepError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if results is None:
+        return 0
+    if after is not None:
+        after(exp_dir)
+    print(describe_results(exp_dir, results))
+    return 0 if not any(r.error is not None for r in results) else 1
 
 
 def describe_results(exp_dir: Path, results) -> str:
@@ -249,6 +260,3 @@ def describe_results(exp_dir: Path, results) -> str:
     lines.append(f"report:  python -m analysis report {exp_dir} --out {exp_dir}/report")
     return "\n".join(lines)
 
-
-def replace(config: Any, **changes: Any) -> Any:
-    return dataclasses.replace(config, **changes)

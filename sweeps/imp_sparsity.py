@@ -1,0 +1,73 @@
+"""Lottery tickets by iterative magnitude pruning (claim 1), as a Ray Tune grid.
+
+Default: the paper's setting, LeNet-300-100 on MNIST, winning and random tickets,
+7 seeds, preset bain2022 (12.5% of FC weights per round, 35 rounds of 35 epochs).
+
+    python sweeps/imp_sparsity.py --quick                       # ~1 minute, offline
+    python sweeps/imp_sparsity.py --dataset fashion_mnist --seeds 3 --prune-rate 0.2 \\
+        --rounds 16 --epochs 3 --name imp_fashion
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from analysis.tidy import write_tidy
+from sparsenet.experiments.imp import IMPConfig
+from sparsenet.pruning import PRESET_NAMES, TICKET_KINDS
+from sparsenet.tune.cli import Sweep, SweepError, add_common_args, fill_defaults, sweep_main
+
+FULL = dict(dataset="mnist", seeds=7)  # rounds, rate and epochs come from the preset
+QUICK = dict(dataset="digits", seeds=1, epochs=4, rounds=5, prune_rate=0.5)
+
+
+def build(argv: Sequence[str] | None) -> tuple[Sweep, argparse.Namespace]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_args(parser, default_name="imp_sparsity")
+    parser.add_argument("--arch", nargs="+", default=["lenet300_100"],
+                        help="networks (grid axis); e.g. lenet300_100 mnist_conv conv2")
+    parser.add_argument("--tickets", nargs="+", default=["winning", "random"],
+                        choices=TICKET_KINDS, help="ticket kinds (grid axis)")
+    parser.add_argument("--preset", default="bain2022", choices=PRESET_NAMES)
+    parser.add_argument("--rounds", type=int, default=None, help="pruning rounds (preset's)")
+    parser.add_argument("--prune-rate", type=float, default=None,
+                        help="fraction of surviving FC weights pruned per round, hidden and "
+                             "output alike (preset's)")
+    parser.add_argument("--prune-rate-conv", type=float, default=None,
+                        help="per-round rate of conv layers (needs a policy that prunes them)")
+    parser.add_argument("--scope", choices=("layer", "global"), default=None)
+    parser.add_argument("--rewind-iter", type=int, default=None,
+                        help="rewind winning tickets to this iteration (0 = init, preset's)")
+    args = parser.parse_args(argv)
+    fill_defaults(args, FULL, QUICK)
+    overrides = {"dataset": args.dataset, "arch": args.arch[0], "ticket": args.tickets[0]}
+    if args.epochs is not None:
+        overrides["epochs_per_round"] = args.epochs
+    if args.rounds is not None:
+        overrides["rounds"] = args.rounds
+    if args.prune_rate is not None:
+        overrides.update(rate_hidden=args.prune_rate, rate_output=args.prune_rate)
+    if args.prune_rate_conv is not None:
+        overrides["rate_conv"] = args.prune_rate_conv
+    if args.scope is not None:
+        overrides["scope"] = args.scope
+    if args.rewind_iter is not None:
+        overrides["rewind_iter"] = args.rewind_iter
+    try:
+        base = IMPConfig.from_preset(args.preset, **overrides)
+    except ValueError as err:
+        raise SweepError(str(err)) from err
+    axes = {"seed": list(range(args.seeds)), "ticket": list(args.tickets)}
+    if len(args.arch) > 1:
+        axes["arch"] = list(args.arch)
+    return Sweep(kind="imp", base=base, axes=axes), args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return sweep_main(build, argv, after=write_tidy)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -25,7 +25,7 @@ import torch
 from sparsenet.engine import evaluate, setup_torch, train_epoch
 from sparsenet.experiments.common import (FlatConfig, check_arch_name, check_choice,
                                           check_dataset_name, derived_seed, seeded_model)
-from sparsenet.models.masks import MaskEnforcer
+from sparsenet.models.masks import MaskEnforcer, set_mask
 from sparsenet.pruning import (POLICIES, PRESET_NAMES, SCOPES, TICKET_KINDS, MagnitudePruner,
                                PruneRates, SparsityStats, apply_ticket, get_preset,
                                prunable_layers, snapshot, sparsity_stats)
@@ -235,6 +235,7 @@ class IMPExperiment:
             "params_remaining": self.stats.params_remaining,
             "compression": self.stats.compression,
             "layers": {k: list(v) for k, v in self.stats.layers.items()},
+            "input_shape": list(self._shape), "num_classes": self._classes,
             "test_acc": row["test_acc"],
             "config": self.config.to_flat(),
         }
@@ -284,3 +285,25 @@ class IMPExperiment:
         self.steps, self.done = int(state["steps"]), bool(state["done"])
         self.best = _RoundBest(**{k: float(v) for k, v in state["best"].items()})
         self.stats = sparsity_stats(self.model, self.layers)
+
+
+def read_ticket(path: str | Path) -> dict[str, Any]:
+    """A saved round record (see ``IMPExperiment._save_ticket``); tensors memory-mapped."""
+    return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+
+
+def load_ticket(path: str | Path, device: str | torch.device = "cpu"
+                ) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild the network saved for a round, masks included, without loading any data."""
+    from sparsenet.models.registry import build_model
+
+    record = read_ticket(path)
+    config = record["config"]
+    model = build_model(config["arch"], tuple(record["input_shape"]), int(record["num_classes"]))
+    state = record["state_dict"]
+    modules = dict(model.named_modules())
+    for key, mask in state.items():
+        if key.endswith(".weight_mask"):
+            set_mask(modules[key[: -len(".weight_mask")]], mask)
+    model.load_state_dict(state)
+    return model.to(device), record

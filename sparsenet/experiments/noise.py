@@ -1,0 +1,412 @@
+"""Noise robustness of IMP tickets (the paper's claim 2), and the controls it lacked.
+
+Two modes of one experiment kind:
+
+- **tickets** (``imp_dir`` set): one network per ``step()``: the dense network (round 0)
+  then, per target pruned fraction, the round whose pruned fraction is closest. Each is
+  evaluated on the test set under every noise type x level.
+- **control** (``control`` set): one network trained from scratch, one epoch per
+  ``step()``; the last step also evaluates it under noise. Controls separate the two
+  kinds of sparsity the hypothesis conflates: ``dense``, ``weight_sparse`` (random static
+  mask at a matched weight fraction), ``activation_sparse`` (k-winners, dense weights),
+  ``both``.
+
+Noise is drawn from a seed that depends only on (``noise_seed``, noise type, level), so
+every network of a study sees exactly the same noisy images (paired comparisons).
+Result keys are built only by the functions below (documented in docs/architecture.md,
+"Result files").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+from torch import nn
+
+from sparsenet.data.noise import NOISE_TYPES, add_noise
+from sparsenet.engine import count_correct, evaluate, setup_torch, train_epoch
+from sparsenet.experiments.common import (check_choice, check_dataset_name, derived_seed,
+                                          seeded_model)
+from sparsenet.experiments.imp import TICKETS_DIR, load_ticket, read_ticket
+from sparsenet.models.masks import MaskEnforcer, random_mask, set_mask
+from sparsenet.pruning import prunable_layers, sparsity_stats
+
+DEFAULT_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
+DEFAULT_PRUNED_FRACTIONS = (0.70, 0.80, 0.967)
+CONTROL_KINDS = ("dense", "weight_sparse", "activation_sparse", "both")
+DENSE = "dense"
+CONTROL_PREFIX = "control:"
+STATE_VERSION = 1
+_NOISE_STREAM, _MASK_STREAM = 11, 12
+
+
+# ---------------------------------------------------------------- result keys (one place)
+def level_label(level: float) -> str:
+    return f"{float(level):g}"
+
+
+def acc_key(noise: str, level: float) -> str:
+    return f"acc/{noise}/{level_label(level)}"
+
+
+def correct_key(noise: str, level: float) -> str:
+    return f"correct/{noise}/{level_label(level)}"
+
+
+def score_key(noise: str) -> str:
+    return f"noise_score/{noise}"
+
+
+def fraction_label(fraction: float) -> str:
+    """0.7 -> "0.70", 0.967 -> "0.967": two decimals at least, more only when needed."""
+    text = f"{fraction:.6f}".rstrip("0")
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return f"{fraction:.{max(2, decimals)}f}"
+
+
+def ticket_network_name(ticket: str, pruned_fraction: float) -> str:
+    return f"{ticket}@{fraction_label(pruned_fraction)}"
+
+
+def control_network_name(kind: str) -> str:
+    return f"{CONTROL_PREFIX}{kind}"
+
+
+# ---------------------------------------------------------------- batched evaluation
+@torch.no_grad()
+def evaluate_under_noise(model: nn.Module, x_raw: torch.Tensor, y: torch.Tensor, *,
+                         normalize: Callable[[torch.Tensor], torch.Tensor],
+                         mean: Sequence[float], std: Sequence[float],
+                         noise_types: Sequence[str] = NOISE_TYPES,
+                         levels: Sequence[float] = DEFAULT_LEVELS, noise_seed: int = 0,
+                         batch_size: int = 1000) -> dict[str, Any]:
+    """Accuracy and correct count per noise x level, plus the noise score per type.
+
+    Noise is added to the whole raw test set as tensors (no per-sample transforms), then
+    normalized batch by batch inside the evaluation loop.
+    """
+    out: dict[str, Any] = {"total": int(y.shape[0])}
+    for noise in noise_types:
+        score = 0
+        for level in levels:
+            g = torch.Generator().manual_seed(
+                derived_seed(noise_seed, _NOISE_STREAM, NOISE_TYPES.index(noise),
+                             round(float(level) * 1_000_000)))
+            noisy = add_noise(x_raw, noise, float(level), mean=mean, std=std, generator=g)
+            correct = count_correct(model, noisy, y, batch_size=batch_size, x_transform=normalize)
+            out[correct_key(noise, level)] = correct
+            out[acc_key(noise, level)] = correct / max(int(y.shape[0]), 1)
+            score += correct
+        out[score_key(noise)] = score
+    return out
+
+
+# ---------------------------------------------------------------- configs
+@dataclass
+class ControlConfig:
+    """A control network trained from scratch (defaults: the paper's LeNet-300-100 budget).
+
+    ``weight_sparsity`` zeroes that fraction of every fully connected layer's weights
+    (output included, like IMP's "fc" policy) at random, so the weight count matches a
+    ticket at the same pruned fraction (0.7: 30% non-zero, as Numenta's weight-sparse net
+    and the paper's 70%-pruned tickets). ``kw_fraction``: k-winners per hidden layer.
+    """
+
+    kind: str = "dense"
+    dataset: str = "mnist"
+    seed: int = 0
+    hidden: tuple[int, ...] = (300, 100)
+    weight_sparsity: float = 0.7
+    kw_fraction: float = 0.1
+    boost_strength: float = 0.0
+    epochs: int = 35
+    lr: float = 1.2e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 200
+    val_fraction: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_choice("control kind", self.kind, CONTROL_KINDS)
+        check_dataset_name(self.dataset)
+        self.hidden = tuple(int(h) for h in self.hidden)
+        if not self.hidden or min(self.hidden) < 1:
+            raise ValueError(f"control hidden sizes must be positive, got {self.hidden}")
+        if not 0.0 <= self.weight_sparsity < 1.0:
+            raise ValueError(f"control weight_sparsity must be in [0, 1), got {self.weight_sparsity}")
+        if not 0.0 < self.kw_fraction <= 1.0:
+            raise ValueError(f"control kw_fraction must be in (0, 1], got {self.kw_fraction}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("control epochs and batch_size must be >= 1")
+        if not self.lr > 0 or self.weight_decay < 0:
+            raise ValueError(f"control lr must be > 0 and weight_decay >= 0, got "
+                             f"{self.lr}, {self.weight_decay}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"control val_fraction must be in [0, 1), got {self.val_fraction}")
+
+    @property
+    def sparse_weights(self) -> bool:
+        return self.kind in ("weight_sparse", "both")
+
+    @property
+    def sparse_activations(self) -> bool:
+        return self.kind in ("activation_sparse", "both")
+
+
+@dataclass
+class NoiseConfig:
+    """Exactly one of ``imp_dir`` (an IMP trial folder holding ``tickets/round_XX.pt``;
+    give it as an absolute path, Tune changes the working directory) or ``control``."""
+
+    imp_dir: str | None = None
+    control: ControlConfig | None = None
+    pruned_fractions: tuple[float, ...] = DEFAULT_PRUNED_FRACTIONS
+    include_dense: bool = True
+    noise_types: tuple[str, ...] = NOISE_TYPES
+    levels: tuple[float, ...] = DEFAULT_LEVELS
+    noise_seed: int = 0
+    eval_batch_size: int = 1000
+
+    def __post_init__(self) -> None:
+        if isinstance(self.control, dict):
+            self.control = ControlConfig(**self.control)
+        if (self.imp_dir is None) == (self.control is None):
+            raise ValueError("give exactly one of imp_dir (evaluate IMP tickets) or control")
+        self.pruned_fractions = tuple(float(f) for f in self.pruned_fractions)
+        self.levels = tuple(float(v) for v in self.levels)
+        self.noise_types = tuple(self.noise_types)
+        for f in self.pruned_fractions:
+            if not 0.0 < f < 1.0:
+                raise ValueError(f"pruned fractions must be in (0, 1), got {f}")
+        for level in self.levels:
+            if not 0.0 <= level <= 1.0:
+                raise ValueError(f"noise levels must be in [0, 1], got {level}")
+        if not self.levels or not self.noise_types:
+            raise ValueError("need at least one noise type and one level")
+        for noise in self.noise_types:
+            check_choice("noise type", noise, NOISE_TYPES)
+        if self.eval_batch_size < 1:
+            raise ValueError(f"eval_batch_size must be >= 1, got {self.eval_batch_size}")
+
+    @property
+    def mode(self) -> str:
+        return "tickets" if self.imp_dir is not None else "control"
+
+    @property
+    def dataset(self) -> str | None:
+        """The dataset a control trains on (tickets bring their own)."""
+        return self.control.dataset if self.control is not None else None
+
+    def to_flat(self) -> dict[str, Any]:
+        """One key per field; a control's fields as ``control_<field>``."""
+        flat: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "control":
+                if value is not None:
+                    flat.update({f"control_{k}": (list(v) if isinstance(v, tuple) else v)
+                                 for k, v in dataclasses.asdict(value).items()})
+            else:
+                flat[f.name] = list(value) if isinstance(value, tuple) else value
+        return flat
+
+    @classmethod
+    def from_flat(cls, flat: dict[str, Any]) -> "NoiseConfig":
+        own = {f.name for f in dataclasses.fields(cls)} - {"control"}
+        control_fields = {f.name for f in dataclasses.fields(ControlConfig)}
+        kwargs: dict[str, Any] = {}
+        control: dict[str, Any] = {}
+        for key, value in flat.items():
+            if key in own:
+                kwargs[key] = value
+            elif key.startswith("control_") and key[len("control_"):] in control_fields:
+                control[key[len("control_"):]] = value
+            else:
+                known = sorted(own) + [f"control_{k}" for k in sorted(control_fields)]
+                raise ValueError(f"unknown NoiseConfig key {key!r}; known: {', '.join(known)}")
+        if control:
+            kwargs["control"] = ControlConfig(**control)
+        return cls(**kwargs)
+
+
+# ---------------------------------------------------------------- which rounds
+@dataclass(frozen=True)
+class PlannedNetwork:
+    name: str
+    path: str
+    round: int
+    weights_remaining: float
+    target_pruned_fraction: float  # NaN for the dense network
+
+
+def plan_tickets(imp_dir: str | Path, pruned_fractions: Sequence[float],
+                 include_dense: bool = True) -> list[PlannedNetwork]:
+    """Dense (round 0) and, per target, the round whose pruned fraction is closest
+    (ties: the earlier round)."""
+    folder = Path(imp_dir) / TICKETS_DIR
+    paths = sorted(folder.glob("round_*.pt"))
+    if not paths:
+        raise FileNotFoundError(f"no tickets in {folder} (an IMP trial run with artifact_dir)")
+    rounds = []
+    for path in paths:
+        record = read_ticket(path)
+        rounds.append((int(record["round"]), float(record["weights_remaining"]),
+                       str(record["config"]["ticket"]), str(path)))
+    rounds.sort()
+    plan = []
+    if include_dense:
+        if rounds[0][0] != 0:
+            raise FileNotFoundError(f"round 0 (dense) is missing in {folder}")
+        plan.append(PlannedNetwork(DENSE, rounds[0][3], 0, rounds[0][1], math.nan))
+    for target in pruned_fractions:
+        r, wr, ticket, path = min(rounds, key=lambda t: (abs((1.0 - t[1]) - target), t[0]))
+        plan.append(PlannedNetwork(ticket_network_name(ticket, target), path, r, wr, target))
+    return plan
+
+
+# ---------------------------------------------------------------- the experiment
+class NoiseExperiment:
+    """Plain class (no Ray); see the module docstring for the two modes."""
+
+    def __init__(self, config: NoiseConfig, *, data_dir: str | None = None,
+                 device: str = "auto", num_threads: int = 1):
+        from sparsenet.data import load_dataset
+
+        self.config = c = config
+        seed = c.control.seed if c.control is not None else c.noise_seed
+        self.device = setup_torch(num_threads, seed, device)
+        self.done = False
+        if c.control is None:
+            self.plan = plan_tickets(c.imp_dir, c.pruned_fractions, c.include_dense)  # type: ignore[arg-type]
+            meta = read_ticket(self.plan[0].path)["config"]
+            self.meta = {"arch": meta["arch"], "dataset": meta["dataset"],
+                         "ticket": meta["ticket"], "seed": meta["seed"]}
+            ds = load_dataset(meta["dataset"], data_dir, val_fraction=meta["val_fraction"],
+                              seed=meta["seed"])
+            self.index = 0
+        else:
+            cc = c.control
+            ds = load_dataset(cc.dataset, data_dir, val_fraction=cc.val_fraction, seed=cc.seed)
+            self._build_control(cc, tuple(ds.info.shape), ds.info.num_classes)
+        ds = ds.to(self.device)
+        self.ds = ds
+        self.test_x_raw, self.test_y = ds.test_x, ds.test_y
+
+    # -------------------------------------------------------------- shared
+    def _noise_keys(self, model: nn.Module) -> dict[str, Any]:
+        c = self.config
+        return evaluate_under_noise(model, self.test_x_raw, self.test_y,
+                                    normalize=self.ds.normalize, mean=self.ds.info.mean,
+                                    std=self.ds.info.std, noise_types=c.noise_types,
+                                    levels=c.levels, noise_seed=c.noise_seed,
+                                    batch_size=c.eval_batch_size)
+
+    def step(self) -> dict[str, Any]:
+        if self.done:
+            raise RuntimeError("noise experiment is done; no more steps")
+        return self._ticket_step() if self.config.control is None else self._control_step()
+
+    # -------------------------------------------------------------- tickets mode
+    def _ticket_step(self) -> dict[str, Any]:
+        net = self.plan[self.index]
+        model, record = load_ticket(net.path, self.device)
+        row: dict[str, Any] = {
+            "mode": "tickets", "network": net.name, "round": net.round,
+            "weights_remaining": net.weights_remaining,
+            "pruned_fraction": 1.0 - net.weights_remaining,
+            "target_pruned_fraction": net.target_pruned_fraction,
+            "params_remaining": float(record["params_remaining"]),
+            **self.meta, "noise_seed": self.config.noise_seed,
+        }
+        row.update(self._noise_keys(model))
+        self.index += 1
+        self.done = self.index == len(self.plan)
+        return row
+
+    # -------------------------------------------------------------- control mode
+    def _build_control(self, cc: ControlConfig, shape: tuple[int, ...], classes: int) -> None:
+        if cc.sparse_activations:
+            arch, kwargs = "sparse_mlp", dict(kw_fraction=cc.kw_fraction, weight_sparsity=0.0,
+                                              boost_strength=cc.boost_strength)
+        else:
+            arch, kwargs = "mlp", {}
+        self.arch = arch
+        self.model = seeded_model(arch, shape, classes, cc.seed, hidden=list(cc.hidden),
+                                  **kwargs)
+        self.layers = prunable_layers(self.model, "fc")
+        if cc.sparse_weights:
+            g = torch.Generator().manual_seed(derived_seed(cc.seed, _MASK_STREAM))
+            for layer in self.layers:
+                set_mask(layer.module, random_mask(layer.weight.shape, cc.weight_sparsity, g))
+        self.model.to(self.device)
+        self.enforcer = MaskEnforcer(self.model)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cc.lr,
+                                          weight_decay=cc.weight_decay)
+        self.train_gen = torch.Generator().manual_seed(cc.seed)
+        self.epoch = 0
+        self._train: tuple[torch.Tensor, ...] | None = None
+
+    def _normalized_splits(self) -> tuple[torch.Tensor, ...]:
+        if self._train is None:  # normalized once; raw test images stay for the noise
+            ds = self.ds
+            self._train = (ds.normalize(ds.train_x), ds.train_y, ds.normalize(ds.val_x),
+                           ds.val_y, ds.normalize(ds.test_x))
+        return self._train
+
+    def _control_step(self) -> dict[str, Any]:
+        cc = self.config.control
+        assert cc is not None
+        train_x, train_y, val_x, val_y, test_x = self._normalized_splits()
+        loss = train_epoch(self.model, self.optimizer, train_x, train_y,
+                           batch_size=cc.batch_size, generator=self.train_gen,
+                           enforcer=self.enforcer)
+        self.epoch += 1
+        stats = sparsity_stats(self.model, self.layers)
+        row: dict[str, Any] = {
+            "mode": "control", "network": control_network_name(cc.kind), "epoch": self.epoch,
+            "weights_remaining": stats.weights_remaining,
+            "params_remaining": stats.params_remaining,
+            "train_loss": loss,
+            "val_acc": evaluate(self.model, val_x, val_y, batch_size=self.config.eval_batch_size),
+            "test_acc": evaluate(self.model, test_x, self.test_y,
+                                 batch_size=self.config.eval_batch_size),
+            "arch": self.arch, "dataset": cc.dataset, "seed": cc.seed,
+            "noise_seed": self.config.noise_seed,
+            "kw_fraction": cc.kw_fraction if cc.sparse_activations else math.nan,
+        }
+        if self.epoch == cc.epochs:
+            row.update(self._noise_keys(self.model))
+            self.done = True
+        return row
+
+    # -------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"version": STATE_VERSION, "config": self.config.to_flat(),
+                                 "done": self.done}
+        if self.config.control is None:
+            state["index"] = self.index
+        else:
+            state.update(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
+                         train_gen=self.train_gen.get_state(), torch_rng=torch.get_rng_state(),
+                         epoch=self.epoch)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"noise state version {state.get('version')} != {STATE_VERSION}")
+        if state["config"] != self.config.to_flat():
+            raise ValueError("noise state was saved with a different config")
+        self.done = bool(state["done"])
+        if self.config.control is None:
+            self.index = int(state["index"])
+            return
+        self.model.load_state_dict(state["model"])
+        self.enforcer.refresh(self.model)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.train_gen.set_state(state["train_gen"])
+        torch.set_rng_state(state["torch_rng"])
+        self.epoch = int(state["epoch"])

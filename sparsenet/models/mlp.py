@@ -1,0 +1,93 @@
+"""Fully connected networks: LeNet-300-100 and the permuted-MNIST family.
+
+One class covers plain, sparse, dendritic and active-dendrites MLPs so that the ablations
+differ only in the options that name them (Numenta's ablation table), not in code paths.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from sparsenet.models.base import (Network, check_context_dim, check_fraction,
+                                   check_sparsity)
+from sparsenet.models.layers import DendriticLayer, KWinners, sparse_linear
+
+
+def flat_size(input_shape: Sequence[int]) -> int:
+    n = 1
+    for s in input_shape:
+        n *= int(s)
+    return n
+
+
+class MLP(Network):
+    """flatten -> hidden layers (Linear or dendritic Linear, then ReLU or k-winners) -> output.
+
+    - ``weight_sparsity``: random static mask on every hidden layer (output stays dense).
+    - ``kw_fraction``: k-winners instead of ReLU after each hidden layer (None = ReLU).
+    - ``num_segments`` > 0: each hidden unit gated by dendritic segments of the context.
+    - ``context_input``: concatenate the context to the input (baselines given the task id).
+    """
+
+    def __init__(self, input_shape: Sequence[int], num_classes: int,
+                 hidden: Sequence[int] = (2048, 2048), *, weight_sparsity: float = 0.0,
+                 kw_fraction: float | None = None, num_segments: int = 0,
+                 context_dim: int | None = None, dendrite_sparsity: float = 0.0,
+                 context_input: bool = False, boost_strength: float = 0.0,
+                 boost_strength_factor: float = 1.0, duty_cycle_period: int = 1000,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        name = type(self).__name__
+        hidden = tuple(int(h) for h in hidden)
+        if not hidden or min(hidden) < 1:
+            raise ValueError(f"{name}: hidden must be a non-empty list of positive sizes, got {hidden}")
+        if num_segments < 0:
+            raise ValueError(f"{name}: num_segments must be >= 0, got {num_segments}")
+        check_sparsity("weight_sparsity", weight_sparsity)
+        check_sparsity("dendrite_sparsity", dendrite_sparsity)
+        check_fraction("kw_fraction", kw_fraction)
+        self.dendritic = num_segments > 0
+        self.context_input = bool(context_input)
+        self.uses_context = self.dendritic or self.context_input
+        if self.uses_context:
+            why = "dendrites" if self.dendritic else "context_input=True"
+            self.context_dim = check_context_dim(name, context_dim, why)
+        self.hidden_sizes = hidden
+
+        in_f = flat_size(input_shape) + (self.context_dim if self.context_input else 0)
+        self.hidden = nn.ModuleList()
+        self.activations = nn.ModuleList()
+        for out_f in hidden:
+            layer: nn.Module = sparse_linear(in_f, out_f, weight_sparsity, generator)
+            if self.dendritic:
+                layer = DendriticLayer(layer, num_segments, self.context_dim, dendrite_sparsity,
+                                       generator)
+            self.hidden.append(layer)
+            if kw_fraction is None:
+                self.activations.append(nn.ReLU())
+            else:
+                self.activations.append(KWinners(kw_fraction, boost_strength,
+                                                 boost_strength_factor, duty_cycle_period,
+                                                 units=out_f))
+            in_f = out_f
+        self.output = nn.Linear(in_f, num_classes)
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        x = x.flatten(1)
+        ctx = self._context(context, x.shape[0]) if self.uses_context else None
+        if self.context_input:
+            x = torch.cat([x, ctx], dim=1)
+        for layer, act in zip(self.hidden, self.activations):
+            x = act(layer(x, ctx) if self.dendritic else layer(x))
+        return self.output(x)
+
+
+class LeNet300_100(MLP):
+    """LeNet-300-100 (the paper's "fc1"): flatten, 300, 100, ReLU, dense."""
+
+    def __init__(self, input_shape: Sequence[int], num_classes: int, *,
+                 generator: torch.Generator | None = None):
+        super().__init__(input_shape, num_classes, hidden=(300, 100), generator=generator)

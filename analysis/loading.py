@@ -1,0 +1,222 @@
+"""Experiment folders (Tune's layout + sparsenet_experiment.json) -> tidy pandas frames.
+
+Every trial folder found is kept: errored and unfinished trials are marked in ``status``,
+never dropped, so a report on a running sweep says what it is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from analysis import keys
+
+FINISHED = "finished"
+ERROR = "error"
+UNFINISHED = "running/unfinished"
+STATUSES = (FINISHED, ERROR, UNFINISHED)
+
+_TRIAL_ID = re.compile(r"_([0-9a-f]{5}_\d{5})(?:_|$)")
+
+
+TRIAL_COLUMNS = ("exp_name", "kind", "trial_id", "status", "trial_dir", "steps",
+                 "training_iteration", "time_total_s", "failures", "error", "stopped_reason")
+
+
+class NotAnExperiment(ValueError):
+    """The folder given is not a sparsenet experiment; the message is one line."""
+
+
+@dataclass
+class Results:
+    """All steps (``history``) and one row per trial (``trials``) of some experiments."""
+
+    history: pd.DataFrame
+    trials: pd.DataFrame
+    experiments: pd.DataFrame  # exp_name, kind, path, sweep, trials
+    config_columns: list[str] = field(default_factory=list)
+
+    @property
+    def kinds(self) -> list[str]:
+        return [k for k in keys.KINDS if k in set(self.experiments["kind"])]
+
+    def of_kind(self, kind: str) -> "Results":
+        """The subset of one kind, with only the config columns its trials have."""
+        exps = self.experiments[self.experiments["kind"] == kind]
+        trials = self.trials[self.trials["kind"] == kind]
+        history = self.history[self.history["kind"] == kind] if len(self.history) else self.history
+        cols = [c for c in self.config_columns if c in trials and trials[c].notna().any()]
+        return Results(_restore_ints(history.dropna(axis=1, how="all").reset_index(drop=True)),
+                       _restore_ints(trials.dropna(axis=1, how="all").reset_index(drop=True)),
+                       exps.reset_index(drop=True), cols)
+
+
+def _restore_ints(frame: pd.DataFrame) -> pd.DataFrame:
+    """Integer columns that became float only because other kinds lacked them (concat)."""
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        if values.dtype.kind == "f" and values.notna().all() and len(values) \
+                and (values == values.round()).all():
+            out[col] = values.astype("int64")
+    return out
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts -> "a/b" keys (Tune's delimiter), so nested and flat reports read alike."""
+    out: dict[str, Any] = {}
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "/"))
+        else:
+            out[name] = value
+    return out
+
+
+def read_result_rows(path: Path) -> list[dict[str, Any]]:
+    """JSON lines; a half-written last line (a sweep still writing) is skipped."""
+    rows = []
+    if not path.exists():
+        return rows
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict):
+            row.pop(keys.ROW_CONFIG_KEY, None)
+            rows.append(_flatten(row))
+    return _dedupe_iterations(rows)
+
+
+def _dedupe_iterations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A restored trial re-reports iterations after its checkpoint: keep the latest of each."""
+    if not rows or any("training_iteration" not in r for r in rows):
+        return rows
+    latest = {row["training_iteration"]: row for row in rows}  # later lines win
+    return sorted(latest.values(), key=lambda r: r["training_iteration"])
+
+
+def _trial_id(folder: Path, rows: list[dict[str, Any]]) -> str:
+    for row in rows:
+        if row.get("trial_id"):
+            return str(row["trial_id"])
+    match = _TRIAL_ID.search(folder.name)
+    return match.group(1) if match else folder.name
+
+
+def read_trial(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """(config, rows, summary) of one Tune trial folder."""
+    params = folder / keys.PARAMS_FILE
+    try:
+        config = _flatten(json.loads(params.read_text())) if params.exists() else {}
+    except json.JSONDecodeError:
+        config = {}
+    # list-valued config (e.g. noise levels) becomes a tuple: hashable, so it can be grouped
+    config = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+    rows = read_result_rows(folder / keys.RESULT_FILE)
+    error_file = folder / keys.ERROR_FILE
+    error_text = error_file.read_text(errors="replace") if error_file.exists() else ""
+    failures = error_text.count("Failure #") or (1 if error_text.strip() else 0)
+    done = bool(rows) and bool(rows[-1].get("done"))
+    # Tune appends to error.txt on every failure; a trial restarted by FailureConfig that then
+    # finished is finished (its failures are counted), not errored.
+    status = FINISHED if done else (ERROR if error_text else UNFINISHED)
+    last = rows[-1] if rows else {}
+    summary = {
+        "trial_id": _trial_id(folder, rows), "trial_dir": folder.name, "status": status,
+        "steps": len(rows), "training_iteration": last.get("training_iteration", 0),
+        "time_total_s": last.get("time_total_s"), "failures": failures,
+        "error": _error_line(error_text), "stopped_reason": last.get("stopped_reason"),
+    }
+    return config, rows, summary
+
+
+def _error_line(text: str) -> str | None:
+    """The most telling line of a Tune error file: its last non-empty one."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else None
+
+
+def experiment_meta(path: str | Path) -> dict[str, Any]:
+    """The sparsenet_experiment.json record; :class:`NotAnExperiment` if there is none."""
+    path = Path(path)
+    meta_file = path / keys.EXPERIMENT_FILE
+    if not path.is_dir():
+        raise NotAnExperiment(f"{path} is not a folder")
+    if not meta_file.exists():
+        inside = sorted(p.parent.name for p in path.glob(f"*/{keys.EXPERIMENT_FILE}"))
+        hint = f"; it holds experiments: {', '.join(inside)}" if inside else ""
+        raise NotAnExperiment(f"{path} is not a sparsenet experiment folder "
+                              f"(no {keys.EXPERIMENT_FILE}){hint}")
+    try:
+        meta = json.loads(meta_file.read_text())
+    except json.JSONDecodeError as err:
+        raise NotAnExperiment(f"{meta_file} is not valid JSON: {err}") from None
+    kind = meta.get("kind") if isinstance(meta, dict) else None
+    if kind not in keys.KINDS:
+        raise NotAnExperiment(f"{meta_file}: unknown kind {kind!r}; known: {', '.join(keys.KINDS)}")
+    return meta
+
+
+def trial_folders(path: Path) -> list[Path]:
+    """Subfolders that are Tune trials (they hold params.json or result.json)."""
+    return sorted(p for p in Path(path).iterdir() if p.is_dir() and
+                  ((p / keys.PARAMS_FILE).exists() or (p / keys.RESULT_FILE).exists()))
+
+
+def load_experiment(path: str | Path) -> Results:
+    """One experiment folder -> :class:`Results` (raises :class:`NotAnExperiment`)."""
+    path = Path(path)
+    meta = experiment_meta(path)
+    exp_name, kind = path.name, meta["kind"]
+    trials, history, config_cols = [], [], {}
+    for folder in trial_folders(path):
+        config, rows, summary = read_trial(folder)
+        config_cols.update(dict.fromkeys(config))
+        base = {"exp_name": exp_name, "kind": kind, "trial_id": summary["trial_id"],
+                "status": summary["status"]}
+        trials.append({**base, **summary, **config})
+        for row in rows:
+            # the row's own values win; config columns fill in what a row does not report
+            history.append({**base, **config, **row, "trial_id": summary["trial_id"]})
+    experiments = pd.DataFrame([{"exp_name": exp_name, "kind": kind, "path": str(path.resolve()),
+                                 "sweep": meta.get("sweep"), "trials": len(trials)}])
+    return Results(_frame(history, ["exp_name", "kind", "trial_id", "status"]),
+                   _frame(trials, list(TRIAL_COLUMNS)),
+                   experiments, list(config_cols))
+
+
+def _frame(records: list[dict[str, Any]], first: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=first)
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def load_experiments(paths: Iterable[str | Path]) -> Results:
+    """Several folders (any kinds) -> one :class:`Results`."""
+    parts = [load_experiment(p) for p in paths]
+    if not parts:
+        raise NotAnExperiment("no experiment folders given")
+    names = [p.experiments["exp_name"][0] for p in parts]
+    dupes = {n for n in names if names.count(n) > 1}
+    for part in parts:  # two folders with the same name (different roots) stay apart
+        name = part.experiments["exp_name"][0]
+        if name in dupes:
+            label = f"{Path(part.experiments['path'][0]).parent.name}/{name}"
+            for frame in (part.history, part.trials, part.experiments):
+                if len(frame):
+                    frame["exp_name"] = label
+    config_cols = list(dict.fromkeys(c for p in parts for c in p.config_columns))
+    nonempty = [p.history for p in parts if len(p.history)]
+    history = pd.concat(nonempty, ignore_index=True) if nonempty else parts[0].history
+    return Results(history, pd.concat([p.trials for p in parts], ignore_index=True),
+                   pd.concat([p.experiments for p in parts], ignore_index=True), config_cols)

@@ -1,0 +1,149 @@
+"""Claim 2: "weight sparsity alone improves noise robustness", tested per sparsity level.
+
+Each sparse network is paired with the dense network of the same seed (same setting, same
+noise type); H1 is one-sided, sparse > dense. The activation-sparsity controls are tested
+the same way against ``control:dense``, so the report also shows what does help.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis import keys
+from analysis.grouping import level_key, replicate_column, setting_groups
+from analysis.markdown import percent
+from analysis.stats import bootstrap_ci, paired_t, wilcoxon_signed_rank
+
+MIN_SEEDS = 3        # fewer paired seeds: no test
+WILCOXON_MIN = 6     # the signed-rank test has no power below this
+SUPPORTED, REJECTED, UNTESTABLE = "supported", "rejected", "untestable"
+
+
+def compare_paired(candidate: pd.Series, reference: pd.Series, *, alpha: float = 0.05,
+                   resamples: int = 10_000, seed: int = 0) -> dict:
+    """Paired comparison of two score series indexed by seed (only shared seeds count)."""
+    both = pd.concat([candidate.rename("c"), reference.rename("r")], axis=1).dropna()
+    diffs = (both["c"] - both["r"]).to_numpy(dtype=float)
+    n = int(diffs.size)
+    out = {"n": n, "candidate_mean": both["c"].mean() if n else np.nan,
+           "reference_mean": both["r"].mean() if n else np.nan,
+           "mean_diff": diffs.mean() if n else np.nan, "ci_low": np.nan, "ci_high": np.nan,
+           "t": np.nan, "p_greater": np.nan, "p_less": np.nan, "p_wilcoxon": np.nan}
+    if n >= 1:
+        out["ci_low"], out["ci_high"] = bootstrap_ci(diffs, resamples=resamples, seed=seed)
+    if n >= MIN_SEEDS:
+        greater = paired_t(diffs, "greater")
+        out.update(t=greater.statistic, p_greater=greater.pvalue,
+                   p_less=paired_t(diffs, "less").pvalue)
+        if n >= WILCOXON_MIN:
+            out["p_wilcoxon"] = wilcoxon_signed_rank(diffs, "greater").pvalue
+    out["verdict"] = verdict(n, out["p_greater"], alpha)
+    return out
+
+
+def verdict(n: int, p_greater: float, alpha: float = 0.05) -> str:
+    if n < MIN_SEEDS or not np.isfinite(p_greater):
+        return UNTESTABLE
+    return SUPPORTED if p_greater < alpha else REJECTED
+
+
+FAMILY_ORDER = ("weight sparsity (tickets)", "controls")
+
+
+def format_p(p: float) -> str:
+    """``=0.27`` or ``<0.001``: ready to follow "p"."""
+    return "—" if not np.isfinite(p) else (f"={p:.2g}" if p >= 0.001 else "<0.001")
+
+
+def sentence(row: dict, alpha: float = 0.05) -> str:
+    """The verdict in plain words, with the numbers that carry it."""
+    who, ref, noise = row["subject"], row["reference"], row["noise"]
+    n = row["n"]
+    if row["verdict"] == UNTESTABLE:
+        return (f"Untestable: {who} vs {ref} ({noise}) has {n} paired seed(s); "
+                f"a paired test needs at least {MIN_SEEDS}.")
+    numbers = (f"mean diff {row['mean_diff']:+.0f} [95% CI {row['ci_low']:.0f}, "
+               f"{row['ci_high']:.0f}], paired t p{format_p(row['p_greater'])}")
+    if np.isfinite(row.get("p_wilcoxon", np.nan)):
+        numbers += f", Wilcoxon p{format_p(row['p_wilcoxon'])}"
+    numbers += f", n={n} seeds"
+    claim = f"the noise score ({noise}) of {who} is"
+    if row["verdict"] == SUPPORTED:
+        return f"Supported: {claim} higher than that of {ref} ({numbers})."
+    tail = (f"; it is significantly lower (p{format_p(row['p_less'])})"
+            if row["p_less"] < alpha else "; no significant difference either way")
+    return f"Rejected: {claim} not higher than that of {ref} ({numbers}){tail}."
+
+
+def _per_seed(frame: pd.DataFrame, rep: str) -> pd.Series:
+    return frame.groupby(rep)["score"].mean()
+
+
+def noise_hypothesis(scores: pd.DataFrame, settings: Sequence[str] = (), *,
+                     alpha: float = 0.05, resamples: int = 10_000, seed: int = 0
+                     ) -> pd.DataFrame:
+    """One row per (setting, noise type, sparse network group) with the paired test.
+
+    Tickets (winning, random, reinit) at each weights-remaining level are compared with
+    ``dense``; each ``control:*`` network with ``control:dense``.
+    """
+    rows = []
+    if scores.empty:
+        return pd.DataFrame(columns=["family", "noise", "candidate", "reference", "verdict"])
+    rep = replicate_column(scores)
+    frame = scores.copy()
+    frame["_kind"] = frame["network"].map(keys.network_kind)
+    frame["_wr"] = level_key(frame[keys.WEIGHTS_REMAINING]).to_numpy() \
+        if keys.WEIGHTS_REMAINING in frame else np.nan
+    for label, part in setting_groups(frame, settings):
+        for noise, cell in part.groupby("noise", sort=True):
+            dense = _per_seed(cell[cell["network"] == keys.DENSE], rep)
+            tickets = cell[cell["_kind"].isin(keys.TICKET_ORDER)]
+            for (kind, wr), group in tickets.groupby(["_kind", "_wr"], sort=False):
+                subject = f"{kind} tickets at {percent(1 - wr)} pruned"
+                rows.append({"setting": label, "family": "weight sparsity (tickets)",
+                             "noise": noise, "candidate": kind, keys.WEIGHTS_REMAINING: wr,
+                             "pruned": 1 - wr, "reference": keys.DENSE, "subject": subject,
+                             **compare_paired(_per_seed(group, rep), dense, alpha=alpha,
+                                              resamples=resamples, seed=seed)})
+            control_dense = _per_seed(cell[cell["network"] == keys.CONTROL_DENSE], rep)
+            controls = cell[cell["network"].map(keys.is_control)
+                            & (cell["network"] != keys.CONTROL_DENSE)]
+            for net, group in controls.groupby("network", sort=False):
+                what = keys.CONTROL_LABELS.get(net, net)
+                rows.append({"setting": label, "family": "controls", "noise": noise,
+                             "candidate": net, keys.WEIGHTS_REMAINING: group["_wr"].iloc[0],
+                             "pruned": 1 - group["_wr"].iloc[0], "reference": keys.CONTROL_DENSE,
+                             "subject": f"the {what} control ({net})",
+                             **compare_paired(_per_seed(group, rep), control_dense, alpha=alpha,
+                                              resamples=resamples, seed=seed)})
+    out = pd.DataFrame.from_records(rows)
+    if out.empty:
+        return pd.DataFrame(columns=["family", "noise", "candidate", "reference", "verdict"])
+    out["text"] = [sentence(r, alpha) for r in out.to_dict("records")]
+    out["_f"] = out["family"].map(FAMILY_ORDER.index)
+    out["_k"] = out["candidate"].map(lambda c: keys.TICKET_ORDER.index(c)
+                                     if c in keys.TICKET_ORDER else 9)
+    out = out.sort_values(["setting", "_f", "noise", "_k", "pruned"], kind="stable")
+    return out.drop(columns=["_f", "_k"]).reset_index(drop=True)
+
+
+def hypothesis_summary(tests: pd.DataFrame) -> list[str]:
+    """One line per (setting, noise, family/candidate): how many levels support the claim."""
+    lines = []
+    if tests.empty:
+        return lines
+    for (setting, noise, cand, ref), part in tests.groupby(
+            ["setting", "noise", "candidate", "reference"], sort=False):
+        testable = part[part["verdict"] != UNTESTABLE]
+        where = f"{setting}, " if setting else ""
+        who = f"{cand} tickets" if cand in keys.TICKET_ORDER else cand
+        supported = int((testable["verdict"] == SUPPORTED).sum())
+        untestable = len(part) - len(testable)
+        lines.append(f"{where}{noise}, {who} vs {ref}: higher noise score in {supported} of "
+                     f"{len(testable)} test(s)"
+                     + (f", {untestable} untestable (too few seeds)" if untestable else "") + ".")
+    return lines

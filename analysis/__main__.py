@@ -1,0 +1,59 @@
+"""``python -m analysis report DIR/NAME [...] --out OUTDIR`` (and ``tidy DIR/NAME``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from analysis.loading import NotAnExperiment, experiment_meta
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analysis",
+                                     description="Tables, figures and tests from sparsenet "
+                                                 "experiment folders.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("report", help="write OUT/report.md, its CSVs and figures")
+    rep.add_argument("experiments", nargs="+", metavar="DIR/NAME",
+                     help="experiment folders (any kinds; finished or still running)")
+    rep.add_argument("--out", required=True, help="folder for report.md, CSVs and PNGs")
+    rep.add_argument("--pdf", action="store_true", help="also write each figure as PDF")
+    rep.add_argument("--tolerance", type=float, default=0.5,
+                     help="points below dense accuracy a winning ticket may lose (default 0.5)")
+    rep.add_argument("--alpha", type=float, default=0.05, help="test level (default 0.05)")
+    rep.add_argument("--finished-only", action="store_true",
+                     help="leave out the steps of errored and unfinished trials")
+    tidy = sub.add_parser("tidy", help="write the tidy CSV(s) into an experiment folder")
+    tidy.add_argument("experiments", nargs="+", metavar="DIR/NAME")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "report" and not 0 < args.alpha < 1:
+        parser.error(f"--alpha must be in (0, 1), got {args.alpha}")
+    try:
+        for exp in args.experiments:  # fail in a second, before the plotting stack loads
+            experiment_meta(exp)
+        if args.command == "report":
+            from analysis.report import build_report
+
+            path = build_report(args.experiments, args.out, pdf=args.pdf,
+                                tolerance=args.tolerance, alpha=args.alpha,
+                                finished_only=args.finished_only)
+            print(f"report: {path}")
+        else:
+            from analysis.tidy import write_tidy
+
+            for exp in args.experiments:
+                for path in write_tidy(exp):
+                    print(path)
+    except NotAnExperiment as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Markdown tables and number formats (hand-rolled: no tabulate dependency)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return value is None or (isinstance(value, float) and math.isnan(value)) or \
+            bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def pm(mean: float, std: float, n: int, *, scale: float = 100.0, digits: int = 2,
+       signed: bool = False, unit: str = "") -> str:
+    """``98.12 ± 0.10 (n=7)``; a single seed has no spread to show."""
+    if _is_missing(mean) or _is_missing(n) or int(n) == 0:
+        return "—"
+    sign = "+" if signed else ""
+    text = f"{mean * scale:{sign}.{digits}f}"
+    if int(n) > 1 and not _is_missing(std):
+        text += f" ± {std * scale:.{digits}f}"
+    return f"{text}{unit} (n={int(n)})"
+
+
+def percent(fraction: float, digits: int = 1) -> str:
+    if _is_missing(fraction):
+        return "—"
+    value = fraction * 100.0
+    if value != 0 and abs(value) < 10 ** -digits * 5:  # tiny fractions keep 2 significant digits
+        return f"{value:.2g}%"
+    return f"{value:.{digits}f}%"
+
+
+def table(frame: pd.DataFrame, *, index: bool = False) -> str:
+    """A GitHub-flavoured Markdown table; missing values print as an em dash."""
+    if index:
+        frame = frame.reset_index()
+    if frame.empty:
+        return "_(no rows yet)_\n"
+    headers = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(_cell(h) for h in headers) + " |",
+             "|" + "|".join("---" for _ in headers) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if _is_missing(value):
+        return "—"
+    if isinstance(value, float):
+        value = f"{value:.4g}"
+    return str(value).replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,251 @@
+"""``report.md`` + CSVs + figures for any mix of experiment folders, finished or not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis import keys
+from analysis import tables as T
+from analysis.continual import continual_trials, running_means
+from analysis.figures import (imp_figure, matrix_figure, noise_figure, running_mean_figure,
+                              save_figure)
+from analysis.grouping import setting_columns
+from analysis.hypothesis import format_p, hypothesis_summary, noise_hypothesis
+from analysis.loading import ERROR, FINISHED, STATUSES, UNFINISHED, Results, load_experiments
+from analysis.markdown import percent, table
+from analysis.tidy import tidy_frames
+
+HEADINGS = {
+    "trials": "Trials",
+    "imp": "Lottery tickets",
+    "noise": "Noise robustness",
+    "hypothesis": "Hypothesis test: weight sparsity alone improves noise robustness",
+    "permuted": "Permuted tasks",
+    "split": "Split tasks",
+}
+
+
+@dataclass
+class _Out:
+    """Collects what a report writes: Markdown lines, CSVs and figures."""
+
+    root: Path
+    pdf: bool = False
+    lines: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def csv(self, frame: pd.DataFrame, name: str) -> None:
+        path = self.root / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        self.files.append(path)
+
+    def figure(self, fig, name: str, caption: str) -> None:
+        if fig is None:
+            return
+        paths = save_figure(fig, self.root / name, pdf=self.pdf)
+        self.files.extend(paths)
+        self.add(f"![{caption}]({paths[0].name})", "")
+
+    def tables(self, displays: list[tuple[str, pd.DataFrame]], level: str = "####") -> None:
+        for label, frame in displays:
+            if label:
+                self.add(f"{level} {label}", "")
+            self.add(table(frame))
+
+
+def build_report(paths: Sequence[str | Path], out: str | Path, *, pdf: bool = False,
+                 tolerance: float = 0.5, alpha: float = 0.05, finished_only: bool = False,
+                 resamples: int = 10_000) -> Path:
+    """Read the experiments, write OUT/report.md with every table that applies; return it."""
+    results = load_experiments(paths)
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    o = _Out(out_dir, pdf=pdf)
+    o.add("# sparsenet report", "")
+    _trials_section(o, results, finished_only)
+    if finished_only and len(results.history):
+        results.history = results.history[results.history["status"] == FINISHED]
+    frames = tidy_frames(results)
+    for name, frame in frames.items():
+        o.csv(frame, f"tidy_{name}")
+    if "imp" in results.kinds:
+        _imp_section(o, results, frames.get("imp", pd.DataFrame()), tolerance)
+    if "noise" in results.kinds:
+        _noise_section(o, results, frames.get("noise", pd.DataFrame()),
+                       frames.get("noise_scores", pd.DataFrame()), alpha, resamples)
+    if "continual" in results.kinds:
+        _continual_sections(o, results, frames.get("continual", pd.DataFrame()))
+    report = out_dir / "report.md"
+    report.write_text("\n".join(o.lines).rstrip() + "\n")
+    return report
+
+
+def _trials_section(o: _Out, results: Results, finished_only: bool) -> None:
+    o.add(f"## {HEADINGS['trials']}", "")
+    trials = results.trials
+    counts = []
+    for exp in results.experiments.to_dict("records"):
+        mine = trials[trials["exp_name"] == exp["exp_name"]]
+        row = {"experiment": exp["exp_name"], "kind": exp["kind"], "sweep": exp["sweep"],
+               "trials": len(mine)}
+        row.update({s: int((mine["status"] == s).sum()) for s in STATUSES})
+        counts.append(row)
+    o.add(table(pd.DataFrame(counts)))
+    o.csv(trials, "trials")
+    odd = trials[(trials["status"] != FINISHED) | trials["stopped_reason"].notna()] \
+        if "stopped_reason" in trials else trials[trials["status"] != FINISHED]
+    if len(odd):
+        use = "are left out (--finished-only)" if finished_only else \
+            "are included in the tables below"
+        o.add(f"{len(odd)} trial(s) did not finish normally; the steps they completed {use}:", "")
+        cols = [c for c in ("exp_name", "trial_id", "status", "steps", "failures", "error",
+                            "stopped_reason", "seed") if c in odd]
+        o.add(table(odd[cols]))
+    if not finished_only and (trials["status"] == UNFINISHED).any():
+        o.add("Some trials are still running or were interrupted: every number below is "
+              "partial.", "")
+    if "failures" in trials and (trials[trials["status"] == FINISHED]["failures"] > 0).any():
+        o.add("Trials with failures > 0 and status finished were restarted by Tune from a "
+              "checkpoint and then finished.", "")
+
+
+def _settings(frame: pd.DataFrame, results: Results, kind: str, axes: Sequence[str]) -> list[str]:
+    sub = results.of_kind(kind)
+    source = frame if len(frame) else sub.trials
+    return setting_columns(source, sub.config_columns, axes)
+
+
+def _imp_section(o: _Out, results: Results, imp: pd.DataFrame, tolerance: float) -> None:
+    o.add(f"## {HEADINGS['imp']}", "")
+    metric = T.imp_metric(imp)
+    if metric is None:
+        o.add("_(no completed rounds yet)_", "")
+        return
+    settings = _settings(imp, results, "imp", [keys.TICKET])
+    o.add(f"Accuracy: {keys.IMP_METRIC_LABELS.get(metric, metric)}; mean ± std over seeds "
+          f"(n = seeds), in %.", "")
+    headline = T.imp_headline(imp, tolerance=tolerance, metric=metric, settings=settings)
+    o.add("### Headline", "")
+    o.add(*(f"- {s}" for s in T.headline_sentences(headline)), "")
+    o.add(f"_Walking from dense to sparser rounds, the headline is the last round before the "
+          f"first whose mean falls more than {tolerance:g} points below dense._", "")
+    o.csv(headline, "imp_headline")
+    summary = T.imp_summary(imp, metric=metric, settings=settings)
+    o.csv(summary, "imp_table")
+    o.add("### Accuracy by weights remaining", "")
+    o.tables(T.imp_display(summary, settings))
+    o.figure(imp_figure(imp, metric=metric, settings=settings), "imp_accuracy",
+             "accuracy vs weights remaining")
+    other = [m for m in keys.IMP_METRICS[:2] if m != metric and m in imp and imp[m].notna().any()]
+    for m in other:
+        alt = T.imp_summary(imp, metric=m, settings=settings)
+        o.csv(alt, f"imp_table_{m}")
+        o.add(f"Also written: `imp_table_{m}.csv` ({keys.IMP_METRIC_LABELS[m]}).", "")
+
+
+def _noise_section(o: _Out, results: Results, noise: pd.DataFrame, scores: pd.DataFrame,
+                   alpha: float, resamples: int) -> None:
+    o.add(f"## {HEADINGS['noise']}", "")
+    if noise.empty:
+        o.add("_(no networks evaluated yet)_", "")
+        return
+    settings = _settings(noise, results, "noise", keys.NOISE_AXES)
+    acc, score = T.noise_summary(noise, settings), T.score_summary(scores, settings)
+    o.csv(acc, "noise_accuracy")
+    o.csv(score, "noise_score_table")
+    o.add("Test accuracy (%) per noise level (fraction of pixels replaced) and the noise "
+          "score (correct test images summed over levels); mean ± std over seeds.", "")
+    o.tables(T.noise_display(acc, score, settings), level="###")
+    o.figure(noise_figure(noise, settings), "noise_accuracy", "accuracy vs noise level")
+    o.add(f"### {HEADINGS['hypothesis']}", "")
+    tests = noise_hypothesis(scores, settings, alpha=alpha, resamples=resamples)
+    o.csv(tests, "noise_hypothesis")
+    if tests.empty:
+        o.add("_(no sparse network paired with a dense one yet)_", "")
+        return
+    o.add(f"One-sided paired tests (H1: sparse > dense, same seed), alpha = {alpha:g}; "
+          f"95% bootstrap CI of the mean difference in noise score ({resamples} resamples).", "")
+    o.add(*(f"- {s}" for s in hypothesis_summary(tests)), "")
+    view = pd.DataFrame({
+        "setting": tests["setting"], "noise": tests["noise"], "network": tests["candidate"],
+        "pruned": tests["pruned"].map(percent), "vs": tests["reference"], "n": tests["n"],
+        "mean diff": tests["mean_diff"].map(lambda v: f"{v:+.0f}" if np.isfinite(v) else "—"),
+        "95% CI": [f"[{lo:.0f}, {hi:.0f}]" if np.isfinite(lo) else "—"
+                   for lo, hi in zip(tests["ci_low"], tests["ci_high"])],
+        "p (t)": tests["p_greater"].map(_p), "p (Wilcoxon)": tests["p_wilcoxon"].map(_p),
+        "verdict": tests["verdict"]})
+    if not settings:
+        view = view.drop(columns="setting")
+    o.add(table(view))
+    o.add(*(f"- {s}" for s in tests["text"]), "")
+
+
+def _p(p: float) -> str:
+    text = format_p(p)
+    return text[1:] if text.startswith("=") else text
+
+
+def _continual_sections(o: _Out, results: Results, continual: pd.DataFrame) -> None:
+    sub = results.of_kind("continual")
+    trials = continual_trials(continual, sub.history)
+    running = running_means(continual)
+    settings = setting_columns(trials, sub.config_columns, T.CONTINUAL_AXES) if len(trials) else []
+    if len(trials):
+        o.csv(trials, "continual_trials")
+    streams = set(trials["stream"]) if "stream" in trials else set()
+    if not streams:
+        o.add(f"## {HEADINGS['permuted']}", "", "_(no task finished yet)_", "")
+        return
+    for stream in ("permuted", "split"):
+        if stream not in streams:
+            continue
+        mine = trials[trials["stream"] == stream]
+        o.add(f"## {HEADINGS[stream]}", "")
+        datasets = sorted(map(str, mine["dataset"].dropna().unique())) if "dataset" in mine else []
+        if datasets:
+            o.add(f"Dataset(s): {', '.join(datasets)}.", "")
+        left_out = int((~mine["complete"].astype(bool)).sum())
+        if left_out:
+            o.add(f"{left_out} trial(s) have not trained all their tasks: they count in the "
+                  f"running means but not in the final forgetting / BWT"
+                  + (" / mean accuracy" if stream == "permuted" else "") + ".", "")
+        if stream == "permuted":
+            summary = T.permuted_summary(trials, settings)
+            o.csv(summary, "permuted_table")
+            o.add("Mean accuracy over all tasks after training on all, forgetting and backward "
+                  "transfer (BWT), in % / points; mean ± std over seeds.", "")
+            o.tables(T.permuted_display(summary, settings))
+        else:
+            summary = T.split_summary(trials, running, settings)
+            o.csv(summary, "split_table")
+            o.add("Running mean accuracy over the tasks seen so far after each task (%), "
+                  "forgetting and BWT (points); mean ± std over seeds.", "")
+            o.tables(T.split_display(summary, settings))
+        ids = mine[["exp_name", "trial_id"]]
+        o.figure(running_mean_figure(running.merge(ids, on=["exp_name", "trial_id"])),
+                 f"running_mean_{stream}", "running mean accuracy vs tasks")
+        o.figure(matrix_figure(continual.merge(ids, on=["exp_name", "trial_id"])),
+                 f"accuracy_matrix_{stream}", "accuracy matrix")
+        _consistency_note(o, mine)
+
+
+def _consistency_note(o: _Out, trials: pd.DataFrame) -> None:
+    """Flag trials whose own reported forgetting / BWT disagree with ours."""
+    bad = []
+    for m in ("forgetting", "bwt"):
+        col = f"reported_{m}"
+        if col in trials:
+            diff = (trials[m] - trials[col]).abs()
+            bad += list(trials.loc[diff > 1e-4, "trial_id"])
+    if bad:
+        o.add(f"Note: {len(set(bad))} trial(s) reported forgetting/BWT that differ from the "
+              f"values computed here from their accuracy matrices: {', '.join(sorted(set(bad)))}.",
+              "")

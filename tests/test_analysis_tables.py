@@ -1,0 +1,77 @@
+"""The lottery-ticket headline and tables on constructed frames with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.markdown import pm, table
+from analysis.tables import headline_sentences, imp_display, imp_headline, imp_summary
+
+# mean winning accuracy per weights remaining (dense 0.980): within 0.5 points down to 0.262,
+# out at 0.21, back "in" at 0.168 by noise; the headline must stop at the first drop.
+WINNING = {1.0: 0.980, 0.8: 0.982, 0.64: 0.979, 0.512: 0.978, 0.41: 0.9760, 0.328: 0.9752,
+           0.262: 0.9751, 0.21: 0.970, 0.168: 0.977, 0.134: 0.95}
+
+
+def _imp_frame(winning=WINNING, seeds=3) -> pd.DataFrame:
+    rows = []
+    for seed in range(seeds):
+        jitter = (seed - (seeds - 1) / 2) * 0.001  # mean over seeds stays exact
+        for r, (wr, acc) in enumerate(winning.items()):
+            rows.append({"seed": seed, "ticket": "winning", "round": r, "weights_remaining": wr,
+                         "round_test_acc_at_best_val": acc + jitter})
+            rows.append({"seed": seed, "ticket": "random", "round": r, "weights_remaining": wr,
+                         "round_test_acc_at_best_val": 0.98 - 0.05 * (1 - wr) + jitter})
+    return pd.DataFrame(rows)
+
+
+def test_headline_is_the_last_compression_before_the_first_drop():
+    h = imp_headline(_imp_frame()).iloc[0]
+    assert h["weights_remaining"] == pytest.approx(0.262)
+    assert h["compression"] == pytest.approx(1 / 0.262)
+    assert h["winning_mean"] == pytest.approx(0.9751)
+    assert h["winning_n"] == 3
+    assert h["dense_mean"] == pytest.approx(0.980)
+    assert h["random_mean"] == pytest.approx(0.98 - 0.05 * (1 - 0.262))
+    assert h["first_drop_weights_remaining"] == pytest.approx(0.21)
+    assert "26.2% of weights remaining (3.8x compression)" in headline_sentences(
+        imp_headline(_imp_frame()))[0]
+
+
+def test_headline_tolerance_and_no_ticket_within_it():
+    assert imp_headline(_imp_frame(), tolerance=0.3).iloc[0]["weights_remaining"] == \
+        pytest.approx(0.512)
+    assert imp_headline(_imp_frame(), tolerance=1.1).iloc[0]["weights_remaining"] == \
+        pytest.approx(0.168)
+    worst = {1.0: 0.98, 0.8: 0.90}
+    h = imp_headline(_imp_frame(worst), tolerance=0.5).iloc[0]
+    assert h["weights_remaining"] == 1.0 and h["compression"] == 1.0
+
+
+def test_headline_per_setting():
+    a = _imp_frame().assign(arch="lenet")
+    b = _imp_frame({1.0: 0.99, 0.8: 0.99, 0.64: 0.90}).assign(arch="conv2")
+    heads = imp_headline(pd.concat([a, b]), settings=["arch"]).set_index("setting")
+    assert heads.loc["arch=conv2", "weights_remaining"] == pytest.approx(0.8)
+    assert heads.loc["arch=lenet", "weights_remaining"] == pytest.approx(0.262)
+
+
+def test_imp_table_has_mean_std_and_seed_count():
+    summary = imp_summary(_imp_frame())
+    first = summary.iloc[0]
+    assert (first["ticket"], first["weights_remaining"], first["n"]) == ("winning", 1.0, 3)
+    assert first["std"] == pytest.approx(0.001)
+    [(label, shown)] = imp_display(summary)
+    assert label == "" and list(shown.columns) == ["weights remaining", "compression",
+                                                   "winning (%)", "random (%)"]
+    assert shown.iloc[0]["winning (%)"] == "98.00 ± 0.10 (n=3)"
+    assert "| 100.0% | 1.0x |" in table(shown)
+
+
+def test_formats():
+    assert pm(0.5, np.nan, 1) == "50.00 (n=1)"
+    assert pm(np.nan, np.nan, 0) == "—"
+    assert pm(-0.015, 0.002, 4, signed=True) == "-1.50 ± 0.20 (n=4)"
+    assert table(pd.DataFrame({"a|b": [1.5, None]})) == "| a\\|b |\n|---|\n| 1.5 |\n| — |\n"

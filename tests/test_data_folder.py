@@ -80,3 +80,15 @@ def test_folder_errors(tmp_path):
     Image.fromarray(np.zeros((9, 9, 3), np.uint8)).save(root / "train" / "a" / "big.png")
     with pytest.raises(ValueError, match="one size"):
         load_dataset(f"folder:{root}", tmp_path / "c")
+
+
+def test_corrupt_cache_is_rebuilt(tmp_path):
+    root = tmp_path / "imgs"
+    _tree(root, classes=("a", "b"))
+    cache_dir = tmp_path / "cache"
+    first = load_dataset(f"folder:{root}", cache_dir)
+    cache = folder.cache_path(root.resolve(), cache_dir)
+    cache.write_bytes(b"not a torch file")
+    again = load_dataset(f"folder:{root}", cache_dir)
+    assert torch.equal(first.train_x, again.train_x)
+    assert torch.load(cache, weights_only=True)["fingerprint"] == folder.fingerprint(root.resolve())

@@ -53,7 +53,7 @@ class RawSplits:
     std: tuple[float, ...] | None = None
 
 
-@dataclass
+@dataclass(eq=False)  # tensors have no truth value; datasets compare by identity
 class Dataset:
     """Train / validation / test tensors: raw float32 in [0, 1], (N, C, H, W); labels int64."""
 
@@ -134,7 +134,7 @@ def channel_stats(x: Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
 def _to_float(x: Tensor) -> Tensor:
     """Sources give uint8 (0..255) or floats already in [0, 1]."""
     if x.dtype == torch.uint8:
-        return x.to(torch.float32).div_(255.0)
+        return torch.div(x, 255.0).to(torch.float32)  # one pass (a no-op .to by default)
     return x.to(torch.float32)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -113,26 +114,48 @@ def load_folder(path: str, data_dir: Path) -> RawSplits:
         raise unavailable(f"folder:{path}", f"{root} must contain train/<class>/ and test/<class>/")
     cache = cache_path(root, data_dir)
     fp = fingerprint(root)
-    blob = None
-    if cache.is_file():
-        try:
-            blob = torch.load(cache, weights_only=True)
-        except Exception:  # noqa: BLE001 - a corrupt or foreign cache is rebuilt
-            blob = None
-        if blob is not None and (
-            blob.get("version") != CACHE_VERSION
-            or blob.get("root") != str(root)
-            or blob.get("fingerprint") != fp
-        ):
-            blob = None
-    if blob is None:
-        blob = decode_tree(root)
-        mean, std = channel_stats(blob["train_x"])
-        blob.update(version=CACHE_VERSION, root=str(root), fingerprint=fp,
-                    mean=list(mean), std=list(std))
-        _save_atomic(blob, cache)
+    with _exclusive(cache):  # concurrent trials: one decodes, the others wait and read
+        blob = _read_cache(cache, root, fp)
+        if blob is None:
+            blob = decode_tree(root)
+            mean, std = channel_stats(blob["train_x"])
+            blob.update(version=CACHE_VERSION, root=str(root), fingerprint=fp,
+                        mean=list(mean), std=list(std))
+            _save_atomic(blob, cache)
     return RawSplits(blob["train_x"], blob["train_y"], blob["test_x"], blob["test_y"],
                      len(blob["classes"]), tuple(blob["mean"]), tuple(blob["std"]))
+
+
+def _read_cache(cache: Path, root: Path, fp: str) -> dict | None:
+    """The cached tensors if they belong to this tree as it is now, else None."""
+    if not cache.is_file():
+        return None
+    try:
+        blob = torch.load(cache, weights_only=True)
+    except Exception:  # noqa: BLE001 - a corrupt or foreign cache is rebuilt
+        return None
+    ok = (isinstance(blob, dict) and blob.get("version") == CACHE_VERSION
+          and blob.get("root") == str(root) and blob.get("fingerprint") == fp)
+    return blob if ok else None
+
+
+@contextmanager
+def _exclusive(cache: Path):
+    """An advisory lock next to the cache file (POSIX); no lock where that is impossible."""
+    try:
+        import fcntl
+
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        f = open(cache.with_name(cache.name + ".lock"), "w")
+    except (ImportError, OSError):
+        yield
+        return
+    with f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _save_atomic(blob: dict, cache: Path) -> None:

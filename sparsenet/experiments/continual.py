@@ -36,7 +36,7 @@ STREAMS = ("permuted", "split")
 DENDRITIC_MODELS = ("dendrites_mlp", "active_dendrites_mlp", "active_dendrites_cnn")
 # Config fields passed to build_model when set (None = the model's own default).
 MODEL_FIELDS = ("hidden", "kw_fraction", "weight_sparsity", "num_segments",
-                "dendrite_sparsity", "conv_channels", "conv_kw", "fc_kw")
+                "dendrite_sparsity", "conv_channels", "conv_kw", "fc_kw", "boost_strength")
 STATE_VERSION = 1
 
 
@@ -61,6 +61,7 @@ class ContinualConfig:
     conv_channels: tuple[int, ...] | None = None
     conv_kw: float | None = None
     fc_kw: float | None = None
+    boost_strength: float | None = None
     context: str = "onehot"
     context_infer: str = "oracle"
     context_input: bool = False  # baselines: feed the context to a network without dendrites
@@ -98,9 +99,16 @@ class ContinualConfig:
                 raise ValueError("classes_per_task is only for stream='split'")
             if self.classes_per_task < 1:
                 raise ValueError(f"classes_per_task must be >= 1, got {self.classes_per_task}")
-        from sparsenet.models.registry import MODEL_NAMES  # lazy: configs stay cheap to import
+        from sparsenet.models.registry import MODEL_NAMES, model_options  # lazy import
         if self.model not in MODEL_NAMES:
             raise ValueError(f"unknown model {self.model!r}; known: {', '.join(MODEL_NAMES)}")
+        options = model_options(self.model)
+        wanted = [name for name in MODEL_FIELDS if getattr(self, name) is not None]
+        wanted += ["context_input"] if self.context_input else []
+        unsupported = [name for name in wanted if name not in options]
+        if unsupported:
+            raise ValueError(f"model {self.model} has no option(s) {unsupported}; "
+                             f"its options: {', '.join(sorted(options))}")
         if self.context not in CONTEXT_KINDS:
             raise ValueError(f"unknown context {self.context!r}; known: {', '.join(CONTEXT_KINDS)}")
         if self.context_infer not in INFER_MODES:
@@ -125,6 +133,8 @@ class ContinualConfig:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
         if self.num_segments is not None and self.num_segments < 1:
             raise ValueError(f"num_segments must be >= 1, got {self.num_segments}")
+        if self.boost_strength is not None and self.boost_strength < 0:
+            raise ValueError(f"boost_strength must be >= 0, got {self.boost_strength}")
         if self.si_c < 0:
             raise ValueError(f"si_c must be >= 0, got {self.si_c}")
         if self.si_xi <= 0:

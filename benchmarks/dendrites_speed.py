@@ -1,0 +1,110 @@
+"""Seconds per training epoch: active dendrites MLP vs a plain MLP of the same width.
+
+Both train one epoch of Fashion-MNIST (60k 28x28 images, batch 256, Adam) through the
+project's engine (`train_epoch`, masks enforced after every step). The ADN is the paper's
+network: 784-2048-2048-10, k-winners 5%, weight sparsity 0.5 (static mask), 10 dendritic
+segments per hidden unit, one-hot task context (dim 10). The plain MLP has the same
+widths, ReLU, dense weights, no context.
+
+Target (design notes): ADN epoch <= 1.3x the MLP's (a naive implementation: about 1.6x).
+Epochs of the two models are interleaved so a change in machine load hits both alike;
+the table shows every epoch, the median and the minimum (least disturbed) per model.
+
+    python benchmarks/dendrites_speed.py [--threads 2] [--repeats 2] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import torch
+
+from sparsenet.data import load_dataset
+from sparsenet.engine import resolve_device, train_epoch
+from sparsenet.models import build_model
+
+WIDTH = 2048
+NUM_TASKS = 10
+
+
+def build(name: str, shape, classes: int, seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    if name == "mlp":
+        return build_model("mlp", shape, classes, hidden=[WIDTH, WIDTH])
+    return build_model("active_dendrites_mlp", shape, classes, hidden=[WIDTH, WIDTH],
+                       kw_fraction=0.05, weight_sparsity=0.5, num_segments=10,
+                       context_dim=NUM_TASKS)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2, help="timed epochs per model")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--limit", type=int, default=0,
+                        help="use only the first N training images (0: all 60k)")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    ds = load_dataset("fashion_mnist", args.data_dir, val_fraction=0.0, seed=0).to(device)
+    x = ds.normalize(ds.train_x)
+    y = ds.train_y
+    if args.limit:
+        x, y = x[:args.limit], y[:args.limit]
+    shape, classes = tuple(ds.info.shape), ds.info.num_classes
+    context = torch.zeros(1, NUM_TASKS, device=device)
+    context[0, 3] = 1.0
+
+    models = {name: build(name, shape, classes).to(device)
+              for name in ("mlp", "active_dendrites_mlp")}
+    optims = {name: torch.optim.Adam(m.parameters(), lr=5e-4) for name, m in models.items()}
+    contexts = {"mlp": None, "active_dendrites_mlp": context}
+
+    def one_epoch(name: str, xs: torch.Tensor, ys: torch.Tensor, seed: int) -> float:
+        g = torch.Generator().manual_seed(seed)
+        sync(device)
+        start = time.perf_counter()
+        train_epoch(models[name], optims[name], xs, ys, batch_size=args.batch_size,
+                    generator=g, context=contexts[name])
+        sync(device)
+        return time.perf_counter() - start
+
+    for name in models:  # warm-up: allocator, kernels, Adam state
+        one_epoch(name, x[:2048], y[:2048], seed=99)
+
+    load_before = os.getloadavg()
+    times: dict[str, list[float]] = {name: [] for name in models}
+    for r in range(args.repeats):
+        for name in models:
+            times[name].append(one_epoch(name, x, y, seed=r))
+    load_after = os.getloadavg()
+
+    print(f"device {device}, torch threads {torch.get_num_threads()}, "
+          f"{x.shape[0]} images/epoch, batch {args.batch_size}, Adam")
+    print(f"load average (1/5/15 min) before {load_before[0]:.2f}/{load_before[1]:.2f}/"
+          f"{load_before[2]:.2f}, after {load_after[0]:.2f}/{load_after[1]:.2f}/"
+          f"{load_after[2]:.2f}; cores {os.cpu_count()}")
+    print(f"{'model':<24} {'epochs (s)':<28} {'median s':>9} {'min s':>8}")
+    for name, ts in times.items():
+        epochs = ", ".join(f"{t:.2f}" for t in ts)
+        print(f"{name:<24} {epochs:<28} {statistics.median(ts):>9.2f} {min(ts):>8.2f}")
+    ratio_med = statistics.median(times["active_dendrites_mlp"]) / statistics.median(times["mlp"])
+    ratio_min = min(times["active_dendrites_mlp"]) / min(times["mlp"])
+    verdict = "meets" if ratio_med <= 1.3 else "misses"
+    print(f"ratio ADN / MLP: median {ratio_med:.2f}x, min {ratio_min:.2f}x "
+          f"(target <= 1.3x: {verdict})")
+
+
+if __name__ == "__main__":
+    main()

@@ -181,11 +181,17 @@ def test_reachability_probe_is_bounded():
     assert time.perf_counter() - t0 < 2.5
 
 
-def test_download_hosts_come_from_torchvision():
+def test_download_hosts_come_from_torchvision(monkeypatch):
     import torchvision.datasets as tvd
 
-    hosts = [h for h, _ in sources._download_hosts(tvd.CIFAR10)]
-    assert hosts and all("toronto" in h for h in hosts) or sources.urllib.request.getproxies()
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy",
+                "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    assert sources._download_hosts(tvd.CIFAR10) == [("www.cs.toronto.edu", 443)]
+    mnist = sources._download_hosts(tvd.MNIST)
+    assert len(mnist) == len(tvd.MNIST.mirrors) >= 1
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    assert sources._download_hosts(tvd.CIFAR10) == [("proxy.example", 3128)]
 
 
 @pytest.mark.parametrize("name", ["imagenet", "synthetic:1,28", "synthetic:1,28,28,1",

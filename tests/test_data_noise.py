@@ -10,7 +10,8 @@ MEAN, STD = (0.2, 0.4, 0.6), (0.1, 0.2, 0.3)
 
 def _images(b=16, c=3, h=7, w=9):
     # values no noise type can produce, so every changed entry is detectable
-    return torch.full((b, c, h, w), -5.0) + torch.rand(b, c, h, w, generator=torch.Generator().manual_seed(1))
+    g = torch.Generator().manual_seed(1)
+    return torch.full((b, c, h, w), -5.0) + torch.rand(b, c, h, w, generator=g)
 
 
 def _noisy(kind, level, x=None, seed=0, mean=MEAN, std=STD):

@@ -186,9 +186,12 @@ def _write_experiment_file(exp_dir: Path, sweep: Sweep, argv: Sequence[str],
     path.write_text(json.dumps(record, indent=2, default=str))
 
 
-def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None = None):
-    """Validate, start (or join) Ray, run the grid with Tune, return ``(exp_dir, ResultGrid)``."""
-    configs = validate(sweep, args)
+def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None = None,
+              configs: list[Any] | None = None):
+    """Validate (unless ``configs`` says it was done), start (or join) Ray, run the grid
+    with Tune; returns ``(exp_dir, ResultGrid)`` (``None`` results for ``--dry-run``)."""
+    if configs is None:
+        configs = validate(sweep, args)
     exp_dir = experiment_dir(args)
     data_dir = str(Path(args.data_dir).expanduser().resolve()) if args.data_dir else None
     if args.dry_run:

@@ -1,0 +1,130 @@
+"""Noise robustness of lottery tickets and of controls (claim 2), as Ray Tune grids.
+
+Evaluates the tickets of a finished (or running) IMP experiment, dense (round 0) and the
+rounds nearest the chosen pruned fractions, on test images under every noise type x
+level; ``--controls`` also trains the networks the hypothesis needs: dense, weight-sparse
+only, activation-sparse only (k-winners) and both, at a matched size.
+
+    python sweeps/noise_robustness.py --imp-results results/imp_sparsity --controls
+    python sweeps/noise_robustness.py --controls --dataset fashion_mnist --seeds 3
+
+Ticket evaluations land in STORAGE/NAME, controls in STORAGE/NAME_controls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from analysis.tidy import write_tidy
+from sparsenet.data.noise import NOISE_TYPES
+from sparsenet.experiments.imp import TICKETS_DIR
+from sparsenet.experiments.noise import (CONTROL_KINDS, DEFAULT_LEVELS,
+                                         DEFAULT_PRUNED_FRACTIONS, ControlConfig, NoiseConfig)
+from sparsenet.tune.cli import (Sweep, SweepError, add_common_args, describe_results,
+                                fill_defaults, run_sweep, validate)
+
+FULL = dict(dataset="mnist", seeds=7, epochs=35)
+QUICK = dict(dataset="digits", seeds=2, epochs=4)
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_args(parser, default_name="noise_robustness")
+    parser.add_argument("--imp-results", default=None,
+                        help="an IMP experiment folder (STORAGE/NAME of sweeps/imp_sparsity.py)")
+    parser.add_argument("--controls", action="store_true",
+                        help="also train and evaluate the control networks")
+    parser.add_argument("--pruned", type=float, nargs="+", default=list(DEFAULT_PRUNED_FRACTIONS),
+                        help="pruned fractions whose nearest rounds are evaluated")
+    parser.add_argument("--levels", type=float, nargs="+", default=list(DEFAULT_LEVELS))
+    parser.add_argument("--noise-types", nargs="+", default=list(NOISE_TYPES), choices=NOISE_TYPES)
+    parser.add_argument("--control-kinds", nargs="+", default=list(CONTROL_KINDS),
+                        choices=CONTROL_KINDS)
+    parser.add_argument("--control-weight-sparsity", type=float, default=0.7,
+                        help="fraction of FC weights zeroed in weight-sparse controls")
+    parser.add_argument("--control-kw", type=float, default=0.1,
+                        help="k-winners fraction of activation-sparse controls")
+    parser.add_argument("--control-hidden", type=int, nargs="+", default=[300, 100])
+    args = parser.parse_args(argv)
+    if args.imp_results is None and not args.controls:
+        raise SweepError("nothing to do: give --imp-results DIR and/or --controls")
+    return args
+
+
+def imp_trials(imp_results: str) -> tuple[list[str], dict]:
+    """Trial folders of an IMP experiment that hold tickets, and one trial's config."""
+    root = Path(imp_results).expanduser().resolve()
+    trials = sorted(str(p.parent.parent) for p in root.glob(f"*/{TICKETS_DIR}/round_00.pt"))
+    if not trials:
+        raise SweepError(f"--imp-results: no IMP tickets under {root} "
+                         f"(expected */{TICKETS_DIR}/round_00.pt)")
+    params = json.loads((Path(trials[0]) / "params.json").read_text())
+    return trials, params
+
+
+def noise_fields(args: argparse.Namespace) -> dict:
+    return dict(pruned_fractions=tuple(args.pruned), levels=tuple(args.levels),
+                noise_types=tuple(args.noise_types))
+
+
+def ticket_sweep(args: argparse.Namespace) -> Sweep:
+    trials, params = imp_trials(args.imp_results)
+    try:
+        base = NoiseConfig(imp_dir=trials[0], **noise_fields(args))
+    except ValueError as err:
+        raise SweepError(str(err)) from err
+    return Sweep(kind="noise", base=base, axes={"imp_dir": trials},
+                 datasets=(params["dataset"],))
+
+
+def control_sweep(args: argparse.Namespace, dataset: str) -> Sweep:
+    try:
+        control = ControlConfig(kind=args.control_kinds[0], dataset=dataset, seed=0,
+                                hidden=tuple(args.control_hidden),
+                                weight_sparsity=args.control_weight_sparsity,
+                                kw_fraction=args.control_kw, epochs=args.epochs)
+        base = NoiseConfig(control=control, **noise_fields(args))
+    except ValueError as err:
+        raise SweepError(str(err)) from err
+    axes = {"control_kind": list(args.control_kinds), "control_seed": list(range(args.seeds))}
+    return Sweep(kind="noise", base=base, axes=axes)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = parse(argv)
+        dataset_given = args.dataset is not None
+        fill_defaults(args, FULL, QUICK)
+        planned = []  # (sweep, its args, its validated configs)
+        if args.imp_results is not None:
+            sweep = ticket_sweep(args)
+            planned.append((sweep, args))
+            if not dataset_given:  # controls train on the tickets' dataset
+                args.dataset = sweep.datasets[0]
+        if args.controls:
+            planned.append((control_sweep(args, args.dataset),
+                            argparse.Namespace(**{**vars(args), "name": f"{args.name}_controls"})))
+        # Everything is validated before anything runs.
+        planned = [(sweep, a, validate(sweep, a)) for sweep, a in planned]
+        outputs = []
+        for sweep, sweep_args, configs in planned:
+            exp_dir, results = run_sweep(sweep, sweep_args, argv, configs=configs)
+            if results is not None:
+                write_tidy(exp_dir)
+                print(describe_results(exp_dir, results))
+            outputs.append(str(exp_dir))
+    except SweepError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if len(outputs) > 1:
+        print(f"report (all): python -m analysis report {' '.join(outputs)} --out "
+              f"{Path(outputs[0]).parent}/{args.name}_report")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

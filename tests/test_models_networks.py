@@ -84,7 +84,8 @@ def test_sparse_variants_have_masks_and_k_winners():
     for m in masked.values():
         assert (get_mask(m) == 0).float().mean().item() == pytest.approx(0.5, abs=1e-4)
     adn = build_model("active_dendrites_mlp", MNIST, 10, hidden=(64, 64), context_dim=10)
-    assert set(dict(masked_modules(adn))) == {"hidden.0.base", "hidden.1.base"}  # not segments
+    # hidden and output sparse as in Numenta's DendriticMLP; dendrite segments dense
+    assert set(dict(masked_modules(adn))) == {"hidden.0.base", "hidden.1.base", "output"}
     assert all(isinstance(a, KWinners) for a in adn.activations)
     dendrites_only = build_model("dendrites_mlp", MNIST, 10, hidden=(64,), context_dim=10)
     assert all(isinstance(a, nn.ReLU) for a in dendrites_only.activations)
@@ -192,4 +193,25 @@ def test_state_dict_round_trip_with_boosting_and_masks():
     assert _same_params(a, b)
     assert b.activations[0].duty_cycle.sum() > 0
     enforce = MaskEnforcer(b)
-    assert len(enforce) == 2
+    assert len(enforce) == 3  # two hidden layers and the output
+
+
+def test_initialisation_schemes():
+    torch.manual_seed(0)
+    lenet = build_model("lenet300_100", MNIST, 10)  # the paper code: xavier normal, N(0, 1) bias
+    assert lenet.hidden[0].bias.std() > 0.5
+    assert lenet.hidden[0].weight.std().item() == pytest.approx((2 / (784 + 300)) ** 0.5, rel=0.05)
+    assert build_model("lenet300_100", MNIST, 10, init="torch").hidden[0].bias.abs().max() < 0.04
+    conv = build_model("conv2", DIGITS, 10)  # Frankle & Carbin: Glorot normal, zero bias
+    assert all(torch.all(m.bias == 0) for _, m, _ in conv.prunable_layers("all"))
+    with pytest.raises(ValueError, match="unknown init"):
+        build_model("mnist_conv", MNIST, 10, init="sparse_kaiming")
+    # Numenta's sparse-aware init: b = 1/sqrt(input_density * weight_density * fan_in)
+    adn = build_model("active_dendrites_mlp", MNIST, 10, hidden=(400, 300), context_dim=10)
+    for layer, bound in ((adn.hidden[0].base, (0.5 * 784) ** -0.5),
+                         (adn.hidden[1].base, (0.05 * 0.5 * 400) ** -0.5),
+                         (adn.output, (0.05 * 0.5 * 300) ** -0.5)):
+        w = layer.weight[layer.weight != 0].abs()
+        assert bound * 0.95 < w.max().item() <= bound
+    dense = build_model("mlp", MNIST, 10, hidden=(400,))
+    assert dense.hidden[0].weight.abs().max().item() <= 784 ** -0.5  # = PyTorch's default bound

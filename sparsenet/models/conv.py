@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sparsenet.models.base import Network
+from sparsenet.models.init import check_init, initialize
 
 
 def check_input_shape(input_shape: Sequence[int]) -> tuple[int, int, int]:
@@ -48,12 +49,14 @@ class MnistConv(Network):
 
     ``conv2_padding`` defaults to 1: the paper's FC input 12544 = 64*14*14 on 28x28 MNIST
     (and the code it derives from) pads the second conv too; 0 gives 64*13*13 = 10816.
+    ``init`` defaults to the paper code's ``lth`` scheme.
     """
 
     def __init__(self, input_shape: Sequence[int], num_classes: int, *,
                  hidden: Sequence[int] = (256, 256), conv2_padding: int = 1,
-                 generator: torch.Generator | None = None):
+                 init: str = "lth", generator: torch.Generator | None = None):
         super().__init__()
+        check_init(init, ("lth", "glorot", "torch"))
         c, h, w = check_input_shape(input_shape)
         if conv2_padding not in (0, 1):
             raise ValueError(f"conv2_padding must be 0 or 1, got {conv2_padding}")
@@ -65,6 +68,7 @@ class MnistConv(Network):
         flat = 64 * ((h - shrink) // 2) * ((w - shrink) // 2)
         self.fcs = fc_stack(flat, hidden)
         self.output = nn.Linear(int(hidden[-1]) if hidden else flat, num_classes)
+        initialize(self, init)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         x = F.relu(self.conv1(x))
@@ -77,13 +81,16 @@ class MnistConv(Network):
 
 class ConvN(Network):
     """Frankle & Carbin's Conv-2/4/6: pairs of 3x3 pad-1 convs (64, 128, 256 channels),
-    ReLU, maxpool 2 after each pair; FC 256-256-classes."""
+    ReLU, maxpool 2 after each pair; FC 256-256-classes. ``init`` defaults to their
+    Gaussian Glorot (``glorot``)."""
 
     CHANNELS = (64, 128, 256)
 
     def __init__(self, input_shape: Sequence[int], num_classes: int, depth: int = 2, *,
-                 hidden: Sequence[int] = (256, 256), generator: torch.Generator | None = None):
+                 hidden: Sequence[int] = (256, 256), init: str = "glorot",
+                 generator: torch.Generator | None = None):
         super().__init__()
+        check_init(init, ("lth", "glorot", "torch"))
         c, h, w = check_input_shape(input_shape)
         if depth not in (2, 4, 6):
             raise ValueError(f"ConvN depth must be 2, 4 or 6, got {depth}")
@@ -100,6 +107,7 @@ class ConvN(Network):
         flat = in_c * oh * ow
         self.fcs = fc_stack(flat, hidden)
         self.output = nn.Linear(int(hidden[-1]) if hidden else flat, num_classes)
+        initialize(self, init)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         for i, conv in enumerate(self.convs):

@@ -13,6 +13,7 @@ from torch import nn
 
 from sparsenet.models.base import (Network, check_context_dim, check_fraction,
                                    check_sparsity)
+from sparsenet.models.init import check_init, initialize, sparse_kaiming_uniform_
 from sparsenet.models.layers import DendriticLayer, KWinners, sparse_linear
 
 
@@ -30,6 +31,9 @@ class MLP(Network):
     - ``kw_fraction``: k-winners instead of ReLU after each hidden layer (None = ReLU).
     - ``num_segments`` > 0: each hidden unit gated by dendritic segments of the context.
     - ``context_input``: concatenate the context to the input (baselines given the task id).
+    - ``sparse_output``: the output layer gets ``weight_sparsity`` too (Numenta's DendriticMLP).
+    - ``init``: ``sparse_kaiming`` (Numenta's sparsity-aware uniform init; identical in
+      distribution to PyTorch's default for a dense ReLU MLP) or ``torch``.
     """
 
     def __init__(self, input_shape: Sequence[int], num_classes: int,
@@ -38,9 +42,11 @@ class MLP(Network):
                  context_dim: int | None = None, dendrite_sparsity: float = 0.0,
                  context_input: bool = False, boost_strength: float = 0.0,
                  boost_strength_factor: float = 1.0, duty_cycle_period: int = 1000,
+                 sparse_output: bool = True, init: str = "sparse_kaiming",
                  generator: torch.Generator | None = None):
         super().__init__()
         name = type(self).__name__
+        check_init(init, ("sparse_kaiming", "torch"))
         hidden = tuple(int(h) for h in hidden)
         if not hidden or min(hidden) < 1:
             raise ValueError(f"{name}: hidden must be a non-empty list of positive sizes, got {hidden}")
@@ -73,7 +79,15 @@ class MLP(Network):
                                                  boost_strength_factor, duty_cycle_period,
                                                  units=out_f))
             in_f = out_f
-        self.output = nn.Linear(in_f, num_classes)
+        self.output = sparse_linear(in_f, num_classes, weight_sparsity if sparse_output else 0.0,
+                                    generator)
+        if init == "sparse_kaiming":
+            # Input density: dense pixels for the first layer, k-winners' fraction after.
+            density = 1.0
+            for layer in list(self.hidden) + [self.output]:
+                base = layer.base if isinstance(layer, DendriticLayer) else layer
+                sparse_kaiming_uniform_(base, density)
+                density = 1.0 if kw_fraction is None else float(kw_fraction)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         x = x.flatten(1)
@@ -86,8 +100,14 @@ class MLP(Network):
 
 
 class LeNet300_100(MLP):
-    """LeNet-300-100 (the paper's "fc1"): flatten, 300, 100, ReLU, dense."""
+    """LeNet-300-100 (the paper's "fc1"): flatten, 300, 100, ReLU, dense.
 
-    def __init__(self, input_shape: Sequence[int], num_classes: int, *,
+    ``init`` defaults to the paper code's ``lth`` scheme (see :mod:`sparsenet.models.init`).
+    """
+
+    def __init__(self, input_shape: Sequence[int], num_classes: int, *, init: str = "lth",
                  generator: torch.Generator | None = None):
-        super().__init__(input_shape, num_classes, hidden=(300, 100), generator=generator)
+        check_init(init, ("lth", "glorot", "torch"))
+        super().__init__(input_shape, num_classes, hidden=(300, 100), init="torch",
+                         generator=generator)
+        initialize(self, init)

@@ -21,52 +21,57 @@ Gen = torch.Generator | None
 Shape = Sequence[int]
 
 
-def _lenet300_100(input_shape: Shape, num_classes: int, *, generator: Gen = None) -> nn.Module:
-    return LeNet300_100(input_shape, num_classes, generator=generator)
+def _lenet300_100(input_shape: Shape, num_classes: int, *, init: str = "lth",
+                  generator: Gen = None) -> nn.Module:
+    return LeNet300_100(input_shape, num_classes, init=init, generator=generator)
 
 
 def _mnist_conv(input_shape: Shape, num_classes: int, *, hidden: Sequence[int] = (256, 256),
-                conv2_padding: int = 1, generator: Gen = None) -> nn.Module:
+                conv2_padding: int = 1, init: str = "lth", generator: Gen = None) -> nn.Module:
     return MnistConv(input_shape, num_classes, hidden=hidden, conv2_padding=conv2_padding,
-                     generator=generator)
+                     init=init, generator=generator)
 
 
 def _conv(depth: int) -> Callable[..., nn.Module]:
     def build(input_shape: Shape, num_classes: int, *, hidden: Sequence[int] = (256, 256),
-              generator: Gen = None) -> nn.Module:
-        return ConvN(input_shape, num_classes, depth, hidden=hidden, generator=generator)
+              init: str = "glorot", generator: Gen = None) -> nn.Module:
+        return ConvN(input_shape, num_classes, depth, hidden=hidden, init=init,
+                     generator=generator)
     return build
 
 
 def _mlp(input_shape: Shape, num_classes: int, *, hidden: Sequence[int] = (2048, 2048),
          context_input: bool = False, context_dim: int | None = None,
-         generator: Gen = None) -> nn.Module:
+         init: str = "sparse_kaiming", generator: Gen = None) -> nn.Module:
     """Dense ReLU MLP; ``context_dim`` is only read when ``context_input`` is True."""
     return MLP(input_shape, num_classes, hidden, context_input=context_input,
-               context_dim=context_dim if context_input else None, generator=generator)
+               context_dim=context_dim if context_input else None, init=init,
+               generator=generator)
 
 
 def _sparse_mlp(input_shape: Shape, num_classes: int, *, hidden: Sequence[int] = (2048, 2048),
                 kw_fraction: float = 0.05, weight_sparsity: float = 0.5,
                 context_input: bool = False, context_dim: int | None = None,
                 boost_strength: float = 0.0, boost_strength_factor: float = 1.0,
-                duty_cycle_period: int = 1000, generator: Gen = None) -> nn.Module:
+                duty_cycle_period: int = 1000, init: str = "sparse_kaiming",
+                generator: Gen = None) -> nn.Module:
     """Sparse weights + k-winners, no dendrites ("sparse representations only")."""
     return MLP(input_shape, num_classes, hidden, weight_sparsity=weight_sparsity,
                kw_fraction=kw_fraction, context_input=context_input,
                context_dim=context_dim if context_input else None,
                boost_strength=boost_strength, boost_strength_factor=boost_strength_factor,
-               duty_cycle_period=duty_cycle_period, generator=generator)
+               duty_cycle_period=duty_cycle_period, init=init, generator=generator)
 
 
 def _dendrites_mlp(input_shape: Shape, num_classes: int, *,
                    hidden: Sequence[int] = (2048, 2048), num_segments: int = 10,
                    context_dim: int | None = None, weight_sparsity: float = 0.5,
-                   dendrite_sparsity: float = 0.0, generator: Gen = None) -> nn.Module:
+                   dendrite_sparsity: float = 0.0, init: str = "sparse_kaiming",
+                   generator: Gen = None) -> nn.Module:
     """Dendrites with ReLU, no k-winners ("dendrites only"); weights sparse as in the ADN."""
     return MLP(input_shape, num_classes, hidden, weight_sparsity=weight_sparsity,
                num_segments=num_segments, context_dim=context_dim,
-               dendrite_sparsity=dendrite_sparsity, generator=generator)
+               dendrite_sparsity=dendrite_sparsity, init=init, generator=generator)
 
 
 def _active_dendrites_mlp(input_shape: Shape, num_classes: int, *,
@@ -74,13 +79,14 @@ def _active_dendrites_mlp(input_shape: Shape, num_classes: int, *,
                           weight_sparsity: float = 0.5, num_segments: int = 10,
                           context_dim: int | None = None, dendrite_sparsity: float = 0.0,
                           boost_strength: float = 0.0, boost_strength_factor: float = 1.0,
-                          duty_cycle_period: int = 1000, generator: Gen = None) -> nn.Module:
+                          duty_cycle_period: int = 1000, init: str = "sparse_kaiming",
+                          generator: Gen = None) -> nn.Module:
     """Numenta's Active Dendrites Network: dendrites + k-winners 5% + weight sparsity 0.5."""
     return MLP(input_shape, num_classes, hidden, weight_sparsity=weight_sparsity,
                kw_fraction=kw_fraction, num_segments=num_segments, context_dim=context_dim,
                dendrite_sparsity=dendrite_sparsity, boost_strength=boost_strength,
                boost_strength_factor=boost_strength_factor,
-               duty_cycle_period=duty_cycle_period, generator=generator)
+               duty_cycle_period=duty_cycle_period, init=init, generator=generator)
 
 
 def _cifar_backbone(input_shape: Shape, num_classes: int, *, variant: str = "cnn",

@@ -137,3 +137,19 @@ def test_config_validation_and_flat_round_trip():
     with pytest.raises(ValueError, match="options"):
         cfg(num_segments=3)  # a plain mlp has no dendrites
     assert math.isfinite(cfg(context="onehot", context_input=True).lr)
+
+
+def test_sparse_weights_stay_zero_under_si_and_cnn_path_runs():
+    from sparsenet.models.masks import masked_modules
+
+    config = ContinualConfig(dataset="synthetic:3,16,16,4,200,100", stream="split", num_tasks=2,
+                             model="active_dendrites_cnn", conv_channels=(8, 8),
+                             hidden=(32, 16), context="prototype", context_infer="nearest",
+                             si=True, augment=True, lr=3e-3, batch_size=32, epochs_per_task=2)
+    exp = ContinualExperiment(config, device="cpu")
+    zeros = {name: m.weight_mask == 0 for name, m in masked_modules(exp.model)}
+    assert zeros
+    end = run(exp)[-1]
+    assert len(end["matrix_row"]) == 2 and 0.0 <= end["task_inference_acc"] <= 1.0
+    for name, m in masked_modules(exp.model):
+        assert torch.all(m.weight[zeros[name]] == 0), name

@@ -303,7 +303,7 @@ class ContinualExperiment:
         context, ids = self._eval_context(task_id, x)
         acc = evaluate(self.model, x, y, batch_size=self.config.eval_batch_size,
                        context=context, x_transform=self.model_transform(task_id))
-        inferred = None if ids is None else float((ids == task_id).float().mean())
+        inferred = None if ids is None else int((ids == task_id).sum()) / ids.numel()
         return acc, inferred
 
     def _begin_task(self) -> None:
@@ -347,7 +347,8 @@ class ContinualExperiment:
         result: dict[str, Any] = {
             "task": t, "epoch": self.epoch, "epochs_total": self.epochs_total,
             "train_loss": loss, "val_acc": val_acc, "task_end": task_end,
-            "model": cfg.model, "context": cfg.context, "si": cfg.si,
+            "model": cfg.model, "context": cfg.context, "context_infer": cfg.context_infer,
+            "context_input": cfg.context_input, "si": cfg.si,
             "num_tasks": cfg.num_tasks, "seed": cfg.seed, "dataset": cfg.dataset,
             "stream": cfg.stream,
         }

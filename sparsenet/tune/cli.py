@@ -10,6 +10,7 @@ folder must be writable, and an existing experiment is never overwritten without
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
@@ -69,23 +70,28 @@ def fill_defaults(args: argparse.Namespace, full: dict[str, Any], quick: dict[st
 
 @dataclass
 class Sweep:
-    """What a sweep script hands to :func:`run_sweep`: a base config and grid axes."""
+    """What a sweep script hands to :func:`run_sweep`: a base config, grid axes, and keys
+    derived from a grid point (e.g. the context a model needs), so that the grid need not
+    be a plain product. ``derived`` functions take and return plain values (flat config)."""
 
     kind: str
     base: Any  # a config dataclass instance
     axes: dict[str, list[Any]] = field(default_factory=dict)
+    derived: dict[str, Callable[[dict[str, Any]], Any]] = field(default_factory=dict)
     datasets: tuple[str, ...] = ()
-    metric_note: str = ""
+
+    def points(self) -> list[dict[str, Any]]:
+        keys = list(self.axes)
+        points = []
+        for values in itertools.product(*(self.axes[k] for k in keys)):
+            flat = {**self.base.to_flat(), **dict(zip(keys, values))}
+            flat.update({key: fn(flat) for key, fn in self.derived.items()})
+            points.append(flat)
+        return points
 
     def configs(self) -> list[Any]:
         """Every grid point as a validated config (raises ValueError on the first bad one)."""
-        keys = list(self.axes)
-        points = itertools.product(*(self.axes[k] for k in keys)) if keys else [()]
-        configs = []
-        for values in points:
-            flat = {**self.base.to_flat(), **dict(zip(keys, values))}
-            configs.append(type(self.base).from_flat(flat))
-        return configs
+        return [type(self.base).from_flat(flat) for flat in self.points()]
 
 
 def _check_positive(args: argparse.Namespace) -> None:
@@ -159,7 +165,14 @@ def _param_space(sweep: Sweep, data_dir: str | None) -> dict[str, Any]:
     space.update(sweep.base.to_flat())
     for key, values in sweep.axes.items():
         space[key] = tune.grid_search(list(values))
+    for key, fn in sweep.derived.items():
+        space[key] = tune.sample_from(functools.partial(_derive, fn))
     return space
+
+
+def _derive(fn: Callable[[dict[str, Any]], Any], spec: Any) -> Any:
+    """Tune resolves grid axes first, then calls this with the trial's spec."""
+    return fn(dict(spec.config))
 
 
 def _start_ray(args: argparse.Namespace) -> None:

@@ -34,14 +34,44 @@ def _grid(panels: int, *, width: float = 4.6, height: float = 3.4, ncols: int = 
     return fig, axes[:panels]
 
 
-def _legend_once(axes) -> None:
-    """Keep one legend, on the last panel, outside the plot area."""
-    for ax in axes[:-1]:
-        if ax.get_legend() is not None:
-            ax.get_legend().remove()
-    last = axes[-1]
-    if last.get_legend() is not None:
-        sns.move_legend(last, "upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+def _legend_once(fig: Figure, axes) -> None:
+    """One legend for the figure, outside the panels on the right."""
+    handles, labels, title = [], [], None
+    for ax in axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        if not handles:
+            handles, labels = ax.get_legend_handles_labels()
+            title = legend.get_title().get_text()
+        legend.remove()
+    if handles:
+        fig.legend(handles, labels, title=title, loc="outside right upper", frameon=False,
+                   fontsize=8, title_fontsize=9)
+
+
+_FAMILIES = {"winning": "Blues", "random": "Oranges", "reinit": "Greens"}
+_CONTROL_COLORS = {"control:dense": "0.45", "control:weight_sparse": "#9467bd",
+                   "control:activation_sparse": "#2ca02c", "control:both": "#8c564b"}
+
+
+def network_styles(order: Sequence[str]) -> tuple[dict, dict]:
+    """Colours and dashes per network: ticket kinds as colour families (darker = sparser),
+    dense black, controls dashed, so eleven lines stay readable."""
+    colors: dict[str, object] = {}
+    dashes: dict[str, object] = {}
+    by_kind: dict[str, list[str]] = {}
+    for name in order:
+        by_kind.setdefault(keys.network_kind(name), []).append(name)
+    for kind, names in by_kind.items():
+        if kind in _FAMILIES:
+            shades = sns.color_palette(_FAMILIES[kind], len(names) + 2)[2:]
+            colors.update(zip(names, shades))
+        for name in names:
+            colors.setdefault(name, "black" if kind == keys.DENSE else
+                              _CONTROL_COLORS.get(name, "0.6"))
+            dashes[name] = (4, 2) if keys.is_control(name) else ""
+    return colors, dashes
 
 
 def _percent_log_axis(ax, values: Sequence[float]) -> None:
@@ -78,7 +108,7 @@ def imp_figure(imp: pd.DataFrame, *, metric: str | None = None,
         ax.set_xlabel("weights remaining (%)")
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(label or keys.IMP_METRIC_LABELS.get(metric, metric), fontsize=9)
-    _legend_once(axes)
+    _legend_once(fig, axes)
     return fig
 
 
@@ -93,15 +123,16 @@ def noise_figure(noise: pd.DataFrame, settings: Sequence[str] = ()) -> Figure | 
     wr = noise.groupby("network")[keys.WEIGHTS_REMAINING].first() \
         if keys.WEIGHTS_REMAINING in noise else pd.Series(dtype=float)
     order = sorted(noise["network"].unique(), key=lambda n: network_rank(n, wr.get(n, np.nan)))
+    colors, dashes = network_styles(order)
     for ax, (title, cell) in zip(axes, panels):
         data = cell.assign(y=100 * cell["accuracy"].astype(float))
-        sns.lineplot(data=data, x="level", y="y", hue="network",
-                     hue_order=[n for n in order if n in set(data["network"])],
-                     errorbar="sd", marker="o", markersize=3, ax=ax)
+        sns.lineplot(data=data, x="level", y="y", hue="network", style="network",
+                     hue_order=order, style_order=order, palette=colors, dashes=dashes,
+                     markers=False, errorbar="sd", ax=ax)
         ax.set_xlabel("noise level (fraction of pixels)")
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(f"noise: {title}", fontsize=9)
-    _legend_once(axes)
+    _legend_once(fig, axes)
     return fig
 
 
@@ -121,7 +152,7 @@ def running_mean_figure(running: pd.DataFrame) -> Figure | None:
         ax.set_xlabel("tasks trained")
         ax.set_ylabel("mean accuracy over tasks seen (%)")
         ax.set_title(_continual_title(dict(zip(by, key))), fontsize=9)
-    _legend_once(axes)
+    _legend_once(fig, axes)
     return fig
 
 

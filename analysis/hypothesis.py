@@ -132,18 +132,21 @@ def noise_hypothesis(scores: pd.DataFrame, settings: Sequence[str] = (), *,
 
 
 def hypothesis_summary(tests: pd.DataFrame) -> list[str]:
-    """One line per (setting, noise, family/candidate): how many levels support the claim."""
-    lines = []
+    """One line per (setting, noise, candidate) tested: at how many sparsity levels it wins;
+    one line for all comparisons that had too few seeds."""
+    lines: list[str] = []
     if tests.empty:
         return lines
-    for (setting, noise, cand, ref), part in tests.groupby(
+    testable = tests[tests["verdict"] != UNTESTABLE]
+    for (setting, noise, cand, ref), part in testable.groupby(
             ["setting", "noise", "candidate", "reference"], sort=False):
-        testable = part[part["verdict"] != UNTESTABLE]
         where = f"{setting}, " if setting else ""
         who = f"{cand} tickets" if cand in keys.TICKET_ORDER else cand
-        supported = int((testable["verdict"] == SUPPORTED).sum())
-        untestable = len(part) - len(testable)
+        supported = int((part["verdict"] == SUPPORTED).sum())
         lines.append(f"{where}{noise}, {who} vs {ref}: higher noise score in {supported} of "
-                     f"{len(testable)} test(s)"
-                     + (f", {untestable} untestable (too few seeds)" if untestable else "") + ".")
+                     f"{len(part)} test(s).")
+    untestable = tests[tests["verdict"] == UNTESTABLE]
+    if len(untestable):
+        lines.append(f"{len(untestable)} comparison(s) untestable: fewer than {MIN_SEEDS} "
+                     f"paired seeds (at most n={int(untestable['n'].max())}).")
     return lines

@@ -28,13 +28,16 @@ def pm(mean: float, std: float, n: int, *, scale: float = 100.0, digits: int = 2
     return f"{text}{unit} (n={int(n)})"
 
 
-def percent(fraction: float, digits: int = 1) -> str:
+def percent(fraction: float) -> str:
+    """Three significant digits where it matters: 70.0%, 3.12%, 0.93%."""
     if _is_missing(fraction):
         return "—"
     value = fraction * 100.0
-    if value != 0 and abs(value) < 10 ** -digits * 5:  # tiny fractions keep 2 significant digits
-        return f"{value:.2g}%"
-    return f"{value:.{digits}f}%"
+    if abs(value) >= 10 or value == 0:
+        return f"{value:.1f}%"
+    if abs(value) >= 1:
+        return f"{value:.2f}%"
+    return f"{value:.2g}%"
 
 
 def table(frame: pd.DataFrame, *, index: bool = False) -> str:

@@ -185,7 +185,8 @@ def _noise_section(o: _Out, results: Results, noise: pd.DataFrame, scores: pd.Da
     if not settings:
         view = view.drop(columns="setting")
     o.add(table(view))
-    o.add(*(f"- {s}" for s in tests["text"]), "")
+    tested = tests[tests["verdict"] != "untestable"]
+    o.add(*(f"- {s}" for s in tested["text"]), "")
 
 
 def _p(p: float) -> str:

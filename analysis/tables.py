@@ -227,6 +227,8 @@ def permuted_summary(trials: pd.DataFrame, settings: Sequence[str] = ()) -> pd.D
 
 def permuted_display(summary: pd.DataFrame, settings: Sequence[str] = ()
                      ) -> list[tuple[str, pd.DataFrame]]:
+    """Per setting: model x tasks with the three metrics; with several task counts also
+    Numenta's layout (mean accuracy, models as rows, number of tasks as columns)."""
     out = []
     for label, part in setting_groups(summary, settings):
         rows = []
@@ -236,6 +238,14 @@ def permuted_display(summary: pd.DataFrame, settings: Sequence[str] = ()
                          "forgetting (points)": _pm(r, "forgetting"),
                          "BWT (points)": _pm(r, "bwt", signed=True)})
         out.append((label, pd.DataFrame(rows)))
+        if "num_tasks" in part and part["num_tasks"].nunique() > 1:
+            grid = part.pivot_table(index="label", columns="num_tasks",
+                                    values="mean_accuracy_mean", aggfunc="first")
+            grid = (100 * grid).round(2)
+            grid.columns = [f"{int(c)} tasks" for c in grid.columns]
+            title = "mean accuracy (%) by number of tasks"
+            out.append((f"{label}: {title}" if label else title,
+                        grid.reset_index().rename(columns={"label": "model"})))
     return out
 
 

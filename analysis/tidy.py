@@ -23,7 +23,8 @@ _CONTINUAL_STEP_KEYS = ("task", "matrix_row", "mean_accuracy", "newest_accuracy"
 
 
 def _is_list(value: Any) -> bool:
-    return isinstance(value, (list, tuple, np.ndarray))
+    """Lists are per-step payloads (matrix_row); config tuples are kept (hashable)."""
+    return isinstance(value, (list, np.ndarray))
 
 
 def _carry(history: pd.DataFrame, config_columns: Sequence[str] | None,
@@ -49,7 +50,7 @@ def tidy_imp(history: pd.DataFrame, config_columns: Sequence[str] | None = None)
     else:  # no round markers: a round's last reported epoch stands for it
         rows = h.groupby([c for c in ("exp_name", "trial_id", keys.ROUND) if c in h],
                          sort=False).tail(1)
-    drop = [c for c in rows.columns if c in keys.TUNE_KEYS and c != "trial_id"]
+    drop = [c for c in rows.columns if (c in keys.TUNE_KEYS and c != "trial_id") or c == "kind"]
     rows = rows.drop(columns=drop)
     rows = rows[[c for c in rows.columns if not rows[c].map(_is_list).any()]]
     carry = _carry(rows, config_columns)

@@ -13,7 +13,8 @@ import pytest
 import analysis.report
 from analysis.__main__ import main
 from analysis.report import HEADINGS, build_report
-from test_analysis_fakes import fake_continual, fake_imp, fake_noise, write_experiment
+from test_analysis_fakes import (fake_continual, fake_imp, fake_noise, write_experiment,
+                                 write_trial)
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "analysis" / "notebooks" / "paper_figures.ipynb"
@@ -61,11 +62,14 @@ def test_report_command_writes_every_table_and_figure(experiments, tmp_path, cap
 
 def test_report_on_a_sweep_that_has_barely_started(tmp_path):
     started = write_experiment(tmp_path, "fresh", "noise", "noise_robustness.py")
+    write_trial(started, 0, {"experiment": "noise", "control_seed": 0}, [], finished=False)
     imp = fake_imp(tmp_path, seeds=1)
-    report = build_report([started, imp], tmp_path / "out", resamples=200)
+    report = build_report([started, imp], tmp_path / "out", resamples=200, pdf=True)
     text = report.read_text()
     assert "_(no networks evaluated yet)_" in text
+    assert "| fresh | noise | noise_robustness.py | 1 | 0 | 0 | 1 |" in text
     assert "running/unfinished" in text and "every number below is partial" in text
+    assert (tmp_path / "out" / "imp_accuracy.pdf").read_bytes()[:5] == b"%PDF-"
     finished = build_report([imp], tmp_path / "out2", finished_only=True).read_text()
     assert "are left out (--finished-only)" in finished
 

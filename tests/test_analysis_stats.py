@@ -8,7 +8,8 @@ import pytest
 
 from analysis import continual as C
 from analysis.grouping import setting_columns, summarize
-from analysis.hypothesis import REJECTED, SUPPORTED, UNTESTABLE, noise_hypothesis
+from analysis.hypothesis import (REJECTED, SUPPORTED, UNTESTABLE, hypothesis_summary,
+                                 noise_hypothesis)
 from analysis.stats import bootstrap_ci, paired_t, t_sf, wilcoxon_signed_rank
 
 
@@ -88,9 +89,12 @@ def test_paired_test_verdicts_better_worse_equal():
 
 def test_paired_test_untestable_with_two_seeds_and_pairs_by_seed():
     scores = _scores({"winning@0.3": +400}, seeds=2)
-    row = noise_hypothesis(scores).iloc[0]
+    tests = noise_hypothesis(scores)
+    row = tests.iloc[0]
     assert row["verdict"] == UNTESTABLE and row["n"] == 2
     assert "needs at least 3" in row["text"]
+    assert hypothesis_summary(tests) == [
+        "1 comparison(s) untestable: fewer than 3 paired seeds (at most n=2)."]
     # a sparse network of a seed without its dense partner is not paired
     more = _scores({"winning@0.3": +400}, seeds=4)
     more = more[~((more["network"] == "dense") & (more["seed"] == 3))]

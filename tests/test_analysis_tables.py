@@ -75,3 +75,29 @@ def test_formats():
     assert pm(np.nan, np.nan, 0) == "—"
     assert pm(-0.015, 0.002, 4, signed=True) == "-1.50 ± 0.20 (n=4)"
     assert table(pd.DataFrame({"a|b": [1.5, None]})) == "| a\\|b |\n|---|\n| 1.5 |\n| — |\n"
+
+
+def test_permuted_table_counts_complete_trials_only(tmp_path):
+    from analysis.continual import continual_trials
+    from analysis.loading import load_experiments
+    from analysis.tables import permuted_display, permuted_summary
+    from analysis.tidy import tidy_frames
+    from test_analysis_fakes import fake_continual
+
+    res = load_experiments([fake_continual(tmp_path, "two", "permuted", num_tasks=2),
+                            fake_continual(tmp_path, "three", "permuted", num_tasks=3,
+                                           unfinished=True)])
+    trials = continual_trials(tidy_frames(res)["continual"], res.history)
+    assert len(trials) == 13 and (~trials["complete"]).sum() == 1
+    summary = permuted_summary(trials).set_index(["label", "num_tasks"])
+    mlp3 = summary.loc[("mlp", 3)]
+    assert mlp3["mean_accuracy_n"] == 3  # the unfinished seed is left out
+    assert mlp3["mean_accuracy_mean"] == pytest.approx(0.852)
+    assert mlp3["forgetting_mean"] == pytest.approx(0.15)
+    assert mlp3["bwt_mean"] == pytest.approx(-0.15)
+    assert trials["reported_forgetting"].dropna().tolist() == pytest.approx(
+        trials["forgetting"].dropna().tolist())
+    (_, long), (title, grid) = permuted_display(permuted_summary(trials))
+    assert title == "mean accuracy (%) by number of tasks"
+    assert list(grid.columns) == ["model", "2 tasks", "3 tasks"]
+    assert grid.set_index("model").loc["mlp", "3 tasks"] == pytest.approx(85.2)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
 from analysis import keys
 from analysis.continual import mean_matrices
@@ -149,6 +149,7 @@ def running_mean_figure(running: pd.DataFrame) -> Figure | None:
         data = data.drop(columns="model", errors="ignore").rename(columns={"label": "model"})
         sns.lineplot(data=data, x="tasks_trained", y="y", hue="model", errorbar="sd",
                      marker="o", markersize=3, ax=ax)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("tasks trained")
         ax.set_ylabel("mean accuracy over tasks seen (%)")
         ax.set_title(_continual_title(dict(zip(by, key))), fontsize=9)
@@ -166,7 +167,7 @@ def matrix_figure(continual: pd.DataFrame) -> Figure | None:
         size = matrix.shape[0]
         labels = list(range(1, size + 1)) if size <= 20 else "auto"
         sns.heatmap(100 * matrix, mask=np.isnan(matrix), vmin=0, vmax=100, cmap="viridis",
-                    annot=size <= 10, fmt=".0f", annot_kws={"fontsize": 6},
+                    annot=size <= 10, fmt=".0f", annot_kws={"fontsize": 8},
                     xticklabels=labels, yticklabels=labels, square=True, ax=ax,
                     cbar_kws={"label": "accuracy (%)"})
         ax.set_xlabel("task evaluated")
@@ -182,7 +183,9 @@ def _continual_title(parts: dict) -> str:
     if "num_tasks" in parts:
         inner.append(f"{int(float(parts['num_tasks']))} tasks")
     head = str(parts.get("label", ""))
-    return f"{head} ({', '.join(inner)})".strip() if inner else head
+    if not inner:
+        return head
+    return f"{head}\n({', '.join(inner)})" if head else ", ".join(inner)
 
 
 def save_figure(fig: Figure, stem: str | Path, *, pdf: bool = False) -> list[Path]:

@@ -123,14 +123,17 @@ def read_trial(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict
         config = {}
     # list-valued config (e.g. noise levels) becomes a tuple: hashable, so it can be grouped
     config = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
-    rows = read_result_rows(folder / keys.RESULT_FILE)
+    result_file = folder / keys.RESULT_FILE
+    rows = read_result_rows(result_file)
     error_file = folder / keys.ERROR_FILE
     error_text = error_file.read_text(errors="replace") if error_file.exists() else ""
     failures = error_text.count("Failure #") or (1 if error_text.strip() else 0)
     done = bool(rows) and bool(rows[-1].get("done"))
-    # Tune appends to error.txt on every failure; a trial restarted by FailureConfig that then
-    # finished is finished (its failures are counted), not errored.
-    status = FINISHED if done else (ERROR if error_text else UNFINISHED)
+    # Tune appends to error.txt on every failure and may restart the trial (FailureConfig):
+    # finished after a failure is finished; reporting again after it is still running.
+    retrying = bool(error_text) and result_file.exists() and \
+        result_file.stat().st_mtime > error_file.stat().st_mtime
+    status = FINISHED if done else (ERROR if error_text and not retrying else UNFINISHED)
     last = rows[-1] if rows else {}
     summary = {
         "trial_id": _trial_id(folder, rows), "trial_dir": folder.name, "status": status,

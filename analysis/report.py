@@ -100,15 +100,18 @@ def _trials_section(o: _Out, results: Results, finished_only: bool) -> None:
         counts.append(row)
     o.add(table(pd.DataFrame(counts)))
     o.csv(trials, "trials")
-    odd = trials[(trials["status"] != FINISHED) | trials["stopped_reason"].notna()] \
-        if "stopped_reason" in trials else trials[trials["status"] != FINISHED]
+    cols = [c for c in ("exp_name", "trial_id", "status", "steps", "failures", "error",
+                        "stopped_reason", "seed") if c in trials]
+    odd = trials[trials["status"] != FINISHED]
     if len(odd):
         use = "are left out (--finished-only)" if finished_only else \
             "are included in the tables below"
-        o.add(f"{len(odd)} trial(s) did not finish normally; the steps they completed {use}:", "")
-        cols = [c for c in ("exp_name", "trial_id", "status", "steps", "failures", "error",
-                            "stopped_reason", "seed") if c in odd]
+        o.add(f"{len(odd)} trial(s) did not finish; the steps they completed {use}:", "")
         o.add(table(odd[cols]))
+    stopped = trials[(trials["status"] == FINISHED) & trials["stopped_reason"].notna()]
+    if len(stopped):
+        o.add(f"{len(stopped)} trial(s) stopped early by their own rule (e.g. diverged) and "
+              f"count as finished:", "", table(stopped[cols]))
     if not finished_only and (trials["status"] == UNFINISHED).any():
         o.add("Some trials are still running or were interrupted: every number below is "
               "partial.", "")

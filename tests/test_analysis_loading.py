@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,13 @@ def test_restored_trial_keeps_latest_rows_and_counts_as_finished(tmp_path):
     assert res.trials["failures"].tolist() == [1]
     assert res.history["training_iteration"].tolist() == [1, 2]
     assert res.history["acc/zero/0"].tolist() == [0.5, 0.7]
+    # not done yet: errored if nothing was reported after the failure, else running again
+    (trial / "result.json").write_text("\n".join(lines[:1]) + "\n")
+    os.utime(trial / "result.json", (1000, 1000))
+    os.utime(trial / "error.txt", (2000, 2000))
+    assert load_experiment(exp).trials["status"].tolist() == [ERROR]
+    os.utime(trial / "result.json", (3000, 3000))
+    assert load_experiment(exp).trials["status"].tolist() == [UNFINISHED]
 
 
 def test_tidy_noise_from_flat_and_nested_keys(tmp_path):

@@ -41,8 +41,20 @@ def _threads_from_resources(trainable: tune.Trainable) -> int:
     return max(1, int(round(cpus)))
 
 
+def _node_id() -> str | None:
+    """The Ray node this trial runs on (None outside a Ray worker)."""
+    if not ray.is_initialized():
+        return None
+    try:
+        return ray.get_runtime_context().get_node_id()
+    except Exception:  # noqa: BLE001 - e.g. a driver without a node
+        return None
+
+
 def _device_for_trial() -> str:
     """CUDA only when Ray gave this trial a GPU and torch can see one."""
+    if not ray.is_initialized():  # outside Ray (ray.get_gpu_ids() would start a cluster)
+        return "cpu"
     try:
         gpu_ids = ray.get_gpu_ids()
     except Exception:  # noqa: BLE001 - outside a Ray worker
@@ -66,9 +78,18 @@ class ExperimentTrainable(tune.Trainable):
             kwargs["artifact_dir"] = Path(os.getcwd())
         self.kind = kind
         self.experiment = experiment_cls(experiment_config, **kwargs)
+        # Where every row ran (Tune itself adds pid, hostname and node_ip; two nodes on one
+        # machine share an ip, so the node id tells them apart).
+        self.placement = {"node_id": _node_id(), "device": str(device)}
 
     def step(self) -> dict[str, Any]:
+        if self.experiment.done:
+            # Restored from the checkpoint of its last step (a driver that died before it
+            # recorded the trial as finished): nothing is left to run, and no metrics are
+            # repeated (analysis reads the rows before this one).
+            return {**self.placement, "done": True}
         result = dict(self.experiment.step())
+        result.update(self.placement)
         loss = result.get("train_loss")
         if isinstance(loss, float) and not math.isfinite(loss):
             # A diverged trial ends here with its reason; the sweep goes on.

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from sparsenet.models.layers import _SegmentSelect  # the fused fast path
 from sparsenet.models.layers import (DendriticLayer, DendriticSegments, KWinners, KWinners2d,
                                      dendritic_bias, dendritic_gate, num_winners,
                                      select_segment, selected_segment_index, sparse_conv2d,
@@ -169,6 +170,22 @@ def test_broadcast_and_repeated_contexts_take_exact_shortcuts():
     seg.weight.grad = None
     select_segment(seg(few)).backward(g)
     assert torch.allclose(fast, seg.weight.grad, atol=1e-6)
+
+
+def test_fused_select_matches_reference_values_and_gradients():
+    torch.manual_seed(0)
+    seg = DendriticSegments(6, 4, 3).double()
+    ctx = torch.randn(5, 3, dtype=torch.double, requires_grad=True)  # distinct rows
+    ref_acts = torch.einsum("bd,usd->bus", ctx, seg.weight)
+    ref = ref_acts.gather(-1, ref_acts.detach().abs().argmax(-1, keepdim=True)).squeeze(-1)
+    assert torch.allclose(seg.select(ctx), ref)
+    assert torch.autograd.gradcheck(_SegmentSelect.apply, (ctx, seg.weight))
+    g = torch.randn(5, 6, dtype=torch.double)
+    seg.select(ctx).backward(g)
+    ours = (seg.weight.grad.clone(), ctx.grad.clone())
+    seg.weight.grad, ctx.grad = None, None
+    ref.backward(g)
+    assert torch.allclose(ours[0], seg.weight.grad) and torch.allclose(ours[1], ctx.grad)
 
 
 def test_selected_segment_depends_on_context():

@@ -74,6 +74,29 @@ def _select(x: Tensor, y: Tensor, classes: Tensor, lut: Tensor) -> tuple[Tensor,
     return x[keep], lut[y[keep]]
 
 
+def classes_per_split(num_classes: int, num_tasks: int,
+                      classes_per_task: int | None = None) -> int:
+    """Classes per task of a split stream; raises ValueError when the split cannot be made.
+
+    Separate from `split_tasks` so configs can be checked against a dataset's class count
+    before any training starts.
+    """
+    if classes_per_task is None:
+        if num_classes % num_tasks:
+            raise ValueError(
+                f"{num_classes} classes do not split evenly into {num_tasks} tasks; "
+                "pass classes_per_task"
+            )
+        classes_per_task = num_classes // num_tasks
+    if isinstance(classes_per_task, bool) or not isinstance(classes_per_task, int) \
+            or classes_per_task < 1 or num_tasks * classes_per_task > num_classes:
+        raise ValueError(
+            f"classes_per_task={classes_per_task!r} x {num_tasks} tasks does not fit "
+            f"{num_classes} classes"
+        )
+    return classes_per_task
+
+
 def split_tasks(
     ds: Dataset, num_tasks: int, seed: int, classes_per_task: int | None = None
 ) -> list[Task]:
@@ -84,19 +107,7 @@ def split_tasks(
     """
     _check_num_tasks(num_tasks)
     k_all = ds.info.num_classes
-    if classes_per_task is None:
-        if k_all % num_tasks:
-            raise ValueError(
-                f"{k_all} classes do not split evenly into {num_tasks} tasks; "
-                "pass classes_per_task"
-            )
-        classes_per_task = k_all // num_tasks
-    if isinstance(classes_per_task, bool) or not isinstance(classes_per_task, int) \
-            or classes_per_task < 1 or num_tasks * classes_per_task > k_all:
-        raise ValueError(
-            f"classes_per_task={classes_per_task!r} x {num_tasks} tasks does not fit "
-            f"{k_all} classes"
-        )
+    classes_per_task = classes_per_split(k_all, num_tasks, classes_per_task)
     order = torch.randperm(k_all, generator=torch.Generator().manual_seed(seed))
     dev = ds.train_y.device
     tasks = []

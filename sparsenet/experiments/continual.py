@@ -156,6 +156,13 @@ class ContinualConfig:
         if self.patience > 0 and self.val_fraction == 0.0:
             raise ValueError("early stopping (patience > 0) needs val_fraction > 0")
 
+    def check_dataset(self, info: Any) -> None:
+        """Checks that need the dataset's metadata (run by sweeps before any trial starts)."""
+        if self.stream == "split":
+            from sparsenet.data.streams import classes_per_split
+
+            classes_per_split(info.num_classes, self.num_tasks, self.classes_per_task)
+
     @property
     def dendritic(self) -> bool:
         return self.model in DENDRITIC_MODELS

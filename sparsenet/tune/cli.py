@@ -133,16 +133,31 @@ def _check_storage(exp_dir: Path, resume: bool) -> None:
                          f"or choose another --name")
 
 
-def _check_data(datasets: Sequence[str], data_dir: str | None) -> None:
+def _check_data(datasets: Sequence[str], data_dir: str | None) -> dict[str, Any]:
+    """Loads each dataset once (fails fast offline); returns name -> DatasetInfo."""
     from sparsenet.data import DatasetUnavailable, load_dataset
 
+    infos = {}
     for name in dict.fromkeys(datasets):
         try:
-            load_dataset(name, data_dir, val_fraction=0.0)
+            infos[name] = load_dataset(name, data_dir, val_fraction=0.0).info
         except DatasetUnavailable as err:
             raise SweepError(str(err)) from err
         except (ValueError, FileNotFoundError) as err:
             raise SweepError(f"dataset {name!r}: {err}") from err
+    return infos
+
+
+def _check_configs_against_data(configs: Sequence[Any], infos: dict[str, Any]) -> None:
+    """Configs that can only be judged with the data (e.g. a class split) say so here."""
+    for config in configs:
+        check = getattr(config, "check_dataset", None)
+        info = infos.get(getattr(config, "dataset", None))
+        if check is not None and info is not None:
+            try:
+                check(info)
+            except ValueError as err:
+                raise SweepError(f"{info.name}: {err}") from err
 
 
 def validate(sweep: Sweep, args: argparse.Namespace) -> list[Any]:
@@ -153,7 +168,7 @@ def validate(sweep: Sweep, args: argparse.Namespace) -> list[Any]:
     except (ValueError, TypeError) as err:
         raise SweepError(str(err)) from err
     datasets = sweep.datasets or tuple({getattr(c, "dataset", None) for c in configs} - {None})
-    _check_data(datasets, args.data_dir)
+    _check_configs_against_data(configs, _check_data(datasets, args.data_dir))
     _check_storage(experiment_dir(args), args.resume)
     return configs
 

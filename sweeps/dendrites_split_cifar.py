@@ -1,0 +1,146 @@
+"""Dendritic CNNs on split CIFAR-100 (claim 4), as a Ray Tune grid.
+
+Defaults are the paper's: 100 classes shuffled by seed into 10 tasks of 10 (labels 0-9, one
+shared head), CNN vs sparse CNN vs active-dendrites CNN with the hyper-parameters its grid
+search chose, train augmentation, early stopping (patience 30, at most 1000 epochs per
+task; selected on a validation split, where the paper used the test set), seeds 0-4.
+
+    python sweeps/dendrites_split_cifar.py --quick                  # synthetic 3x32x32, ~1 min
+    python sweeps/dendrites_split_cifar.py --dataset folder:/data/cifar10-jpeg --tasks 5
+    python sweeps/dendrites_split_cifar.py --grid --models active_dendrites_cnn
+
+``--grid`` runs the paper's searches instead (seed 42): lr {1e-5, 1e-4, 1e-3} x batch
+{32, 64, 128}, and weight decay {0, 1e-5, 1e-4} for the CNN or conv k-winners {0.1, 0.2,
+0.3} x FC k-winners {0.1, 0.3} x FC weight sparsity {0.3, 0.5, 0.7} for the others; each
+model's search is its own experiment folder, NAME_grid_<model>.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Sequence
+
+from analysis.tidy import write_tidy
+from sparsenet.experiments.continual import DENDRITIC_MODELS, ContinualConfig
+from sparsenet.tune.cli import (Sweep, SweepError, add_common_args, describe_results,
+                                fill_defaults, run_sweep, validate)
+
+CNN_MODELS = ("cnn", "sparse_cnn", "active_dendrites_cnn")
+# The paper's chosen settings per model (its grid search, seed 42).
+CHOSEN: dict[str, dict[str, Any]] = {
+    "cnn": dict(batch_size=64, lr=1e-3, weight_decay=1e-5),
+    "sparse_cnn": dict(batch_size=32, lr=1e-3, conv_kw=0.2, fc_kw=0.1, weight_sparsity=0.5),
+    "active_dendrites_cnn": dict(batch_size=128, lr=1e-3, conv_kw=0.2, fc_kw=0.3,
+                                 weight_sparsity=0.5, num_segments=10),
+}
+GRIDS: dict[str, dict[str, list[Any]]] = {
+    "cnn": dict(lr=[1e-5, 1e-4, 1e-3], batch_size=[32, 64, 128], weight_decay=[0.0, 1e-5, 1e-4]),
+    "sparse_cnn": dict(lr=[1e-5, 1e-4, 1e-3], batch_size=[32, 64, 128], conv_kw=[0.1, 0.2, 0.3],
+                       fc_kw=[0.1, 0.3], weight_sparsity=[0.3, 0.5, 0.7]),
+}
+GRIDS["active_dendrites_cnn"] = GRIDS["sparse_cnn"]
+FULL = dict(dataset="cifar100", seeds=5, tasks=10, patience=30, max_epochs=1000)
+QUICK = dict(dataset="synthetic:3,32,32,10,600,200", seeds=1, tasks=2, patience=2, max_epochs=4)
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_args(parser, default_name="dendrites_split_cifar")
+    parser.add_argument("--tasks", type=int, default=None, help="number of tasks (10)")
+    parser.add_argument("--models", nargs="+", default=list(CNN_MODELS), choices=CNN_MODELS)
+    parser.add_argument("--task-id-baselines", action="store_true",
+                        help="also give the CNN and sparse CNN the one-hot task id as an "
+                             "input, so the table compares like with like")
+    parser.add_argument("--patience", type=int, default=None,
+                        help="epochs without validation gain before a task ends (30; 0 = off)")
+    parser.add_argument("--max-epochs", type=int, default=None, help="per task (1000)")
+    parser.add_argument("--no-augment", action="store_true", help="turn train augmentation off")
+    parser.add_argument("--grid", action="store_true", help="the paper's searches, seed 42")
+    args = parser.parse_args(argv)
+    fill_defaults(args, FULL, QUICK)
+    if args.epochs is not None:  # a fixed budget per task instead of early stopping
+        args.patience, args.max_epochs = 0, args.epochs
+    return args
+
+
+SETTING_KEYS = ("batch_size", "lr", "weight_decay", "conv_kw", "fc_kw", "weight_sparsity",
+                "num_segments")
+
+
+def chosen_setting(model: str, key: str) -> Any:
+    """The paper's chosen value of ``key`` for ``model``; the config's default otherwise."""
+    default = {f: getattr(ContinualConfig, f) for f in SETTING_KEYS}
+    return CHOSEN[model].get(key, default[key])
+
+
+def context_of(model: str, task_id: bool) -> str:
+    return "onehot" if model in DENDRITIC_MODELS or task_id else "none"
+
+
+def base_config(args: argparse.Namespace, model: str, task_id: bool, **overrides: Any
+                ) -> ContinualConfig:
+    fields: dict[str, Any] = dict(
+        dataset=args.dataset, stream="split", num_tasks=args.tasks, model=model,
+        context=context_of(model, task_id), context_input=task_id,
+        augment=not args.no_augment, patience=args.patience, max_epochs=args.max_epochs,
+        epochs_per_task=args.epochs or args.max_epochs, seed=0,
+        **{k: chosen_setting(model, k) for k in SETTING_KEYS})
+    fields.update(overrides)
+    try:
+        return ContinualConfig(**fields)
+    except ValueError as err:
+        raise SweepError(f"{model}: {err}") from err
+
+
+def final_sweep(args: argparse.Namespace, models: Sequence[str], task_id: bool) -> Sweep:
+    """Models x seeds, each model with the settings the paper chose for it."""
+    derived = {key: (lambda flat, key=key: chosen_setting(flat["model"], key))
+               for key in SETTING_KEYS}
+    derived["context"] = lambda flat: context_of(flat["model"], task_id)
+    return Sweep(kind="continual", base=base_config(args, models[0], task_id),
+                 axes={"model": list(models), "seed": list(range(args.seeds))},
+                 derived=derived)
+
+
+def grid_sweep(args: argparse.Namespace, model: str) -> Sweep:
+    """The paper's search for one model: one seed (42), every combination."""
+    return Sweep(kind="continual", base=base_config(args, model, False, seed=42),
+                 axes=dict(GRIDS[model]))
+
+
+def planned_sweeps(args: argparse.Namespace) -> list[tuple[Sweep, argparse.Namespace]]:
+    def named(suffix: str) -> argparse.Namespace:
+        return argparse.Namespace(**{**vars(args), "name": f"{args.name}{suffix}"})
+
+    if args.grid:
+        return [(grid_sweep(args, m), named(f"_grid_{m}")) for m in args.models]
+    plan = [(final_sweep(args, args.models, False), args)]
+    baselines = [m for m in args.models if m not in DENDRITIC_MODELS]
+    if args.task_id_baselines and baselines:
+        plan.append((final_sweep(args, baselines, True), named("_task_id")))
+    return plan
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = parse(argv)
+        plan = [(sweep, a, validate(sweep, a)) for sweep, a in planned_sweeps(args)]
+        outputs = []
+        for sweep, sweep_args, configs in plan:
+            exp_dir, results = run_sweep(sweep, sweep_args, argv, configs=configs)
+            if results is not None:
+                write_tidy(exp_dir)
+                print(describe_results(exp_dir, results))
+                outputs.append(str(exp_dir))
+    except SweepError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if len(outputs) > 1:
+        print(f"report (all): python -m analysis report {' '.join(outputs)} --out "
+              f"{args.storage}/{args.name}_report")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Every sweep checks its arguments and configs before Ray starts and exits 2 with one clear
+line: unknown dataset or network, rates outside their range, an unwritable results folder,
+a dataset missing offline, a ``--resume`` of a folder that is not an experiment, an
+existing experiment that would be overwritten. (The IMP sweep's own cases are in
+test_tune_imp_sweep.py; pmnist's model / task-count cases in test_tune_continual_sweeps.py.)"""
+
+import contextlib
+import importlib.util
+import io
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Each sweep with the arguments that make it do something on its --quick budget, and the
+# experiment folder that would be written under --storage.
+SWEEPS = {
+    "imp_sparsity": (["--quick"], "imp_sparsity"),
+    "noise_robustness": (["--quick", "--controls"], "noise_robustness_controls"),
+    "dendrites_pmnist": (["--quick"], "dendrites_pmnist"),
+    "dendrites_split_cifar": (["--quick"], "dendrites_split_cifar"),
+}
+PRESENT = [name for name in SWEEPS if (ROOT / "sweeps" / f"{name}.py").exists()]
+
+
+def run(name, storage, *args):
+    """A sweep's main() in-process; returns (exit code, stderr). Ray must not start."""
+    import ray
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "sweeps" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    base, _ = SWEEPS[name]
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            code = module.main([*base, "--storage", str(storage), *args])
+    except SystemExit as exc:  # argparse's own rejection (choices): usage + one error line
+        code = exc.code
+    assert not ray.is_initialized()
+    return code, err.getvalue()
+
+
+def assert_one_line(code, err, message):
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: ") and message in err, err
+
+
+@pytest.mark.parametrize("name, args, message", [
+    ("noise_robustness", ["--dataset", "imagenet"], "unknown dataset 'imagenet'"),
+    ("noise_robustness", ["--control-weight-sparsity", "1.5"], "must be in [0, 1), got 1.5"),
+    ("noise_robustness", ["--control-kw", "0"], "kw_fraction must be in (0, 1], got 0.0"),
+    ("noise_robustness", ["--levels", "0", "1.5"], "levels must be in [0, 1], got 1.5"),
+    ("noise_robustness", ["--pruned", "1.2"], "pruned fractions must be in (0, 1), got 1.2"),
+    ("noise_robustness", ["--control-hidden", "0"], "hidden sizes must be positive"),
+    ("dendrites_pmnist", ["--lr", "-1"], "lr must be > 0"),
+    ("dendrites_pmnist", ["--segments", "0"], "num_segments must be >= 1"),
+    ("dendrites_pmnist", ["--hidden", "0"], "hidden must be positive"),
+])
+def test_bad_values_are_one_line_before_ray(tmp_path, name, args, message):
+    code, err = run(name, tmp_path, *args)
+    assert_one_line(code, err, message)
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name, args", [
+    ("noise_robustness", ["--control-kinds", "resnet"]),
+    ("dendrites_pmnist", ["--models", "resnet"]),
+])
+def test_unknown_network_is_refused_by_the_parser(tmp_path, name, args):
+    code, err = run(name, tmp_path, *args)
+    assert code == 2 and "invalid choice: 'resnet'" in err
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name", PRESENT)
+def test_unwritable_results_folder(tmp_path, name):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, err = run(name, blocker / "sub")
+    assert_one_line(code, err, "is not writable")
+
+
+@pytest.mark.parametrize("name", PRESENT)
+def test_dataset_missing_offline(tmp_path, monkeypatch, name):
+    import sparsenet.data.sources as sources
+
+    monkeypatch.setattr(sources, "reachable", lambda *a, **k: False)  # no network
+    dataset = "cifar10" if name == "dendrites_split_cifar" else "mnist"
+    code, err = run(name, tmp_path / "out", "--dataset", dataset, "--data-dir",
+                    str(tmp_path / "empty"))
+    assert_one_line(code, err, "offline alternatives")
+    assert f"'{dataset}' is unavailable" in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("name", PRESENT)
+def test_resume_needs_an_experiment_and_results_are_never_overwritten(tmp_path, name):
+    folder = tmp_path / SWEEPS[name][1]
+    code, err = run(name, tmp_path, "--resume")  # nothing there
+    assert_one_line(code, err, "is not a sparsenet experiment to resume")
+    folder.mkdir()
+    (folder / "precious.csv").write_text("keep me")
+    code, err = run(name, tmp_path, "--resume")  # something, but not an experiment
+    assert_one_line(code, err, "is not a sparsenet experiment to resume")
+    code, err = run(name, tmp_path)  # a new run would write into it
+    assert_one_line(code, err, "already holds results; pass --resume")
+    assert [p.name for p in folder.iterdir()] == ["precious.csv"]
+    assert (folder / "precious.csv").read_text() == "keep me"

@@ -23,7 +23,8 @@ TIDY_FILES = {"imp": ("imp_rounds.csv",), "noise": ("noise.csv", "noise_scores.c
 TUNE_KEYS = ("training_iteration", "trial_id", "done", "time_total_s", "time_this_iter_s",
              "date", "timestamp", "pid", "hostname", "node_ip", "time_since_restore",
              "iterations_since_restore", "should_checkpoint", "checkpoint_dir_name",
-             "timesteps_total", "episodes_total", "timesteps_since_restore")
+             "timesteps_total", "episodes_total", "timesteps_since_restore",
+             "node_id", "device")
 ROW_CONFIG_KEY = "config"  # Tune copies the trial config into every row; params.json has it
 
 # Config keys that steer a run but never define a table's setting (paths are skipped too).

@@ -56,6 +56,15 @@ def test_kwinners_gradient_flows_only_to_winners():
     assert torch.equal(x.grad, (y != 0).float())
 
 
+def test_k_inference_factor_widens_k_in_eval_only():
+    kw = KWinners(0.1, k_inference_factor=1.5)
+    x = torch.randn(3, 20)
+    assert torch.all(nonzeros_per_sample(kw.train()(x)) == 2)
+    assert torch.all(nonzeros_per_sample(kw.eval()(x)) == 3)
+    kw2 = KWinners2d(0.5, k_inference_factor=4.0).eval()  # capped at all units
+    assert torch.equal(kw2(torch.ones(1, 2, 2, 2)), torch.ones(1, 2, 2, 2))
+
+
 def test_kwinners_rejects_bad_fraction_and_shape():
     with pytest.raises(ValueError):
         KWinners(0.0)

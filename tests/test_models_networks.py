@@ -177,8 +177,11 @@ def test_seeding_reproducible():
     assert _same_params(c, d)
     assert not _same_params(a, c)
     # a generator fixes the masks (only)
-    e = build_model("sparse_mlp", MNIST, 10, hidden=(32,), generator=torch.Generator().manual_seed(2))
-    f = build_model("sparse_mlp", MNIST, 10, hidden=(32,), generator=torch.Generator().manual_seed(2))
+    e = build_model("sparse_mlp", MNIST, 10, hidden=(32,),
+                    generator=torch.Generator().manual_seed(2))
+    torch.manual_seed(99)  # different weights, same masks
+    f = build_model("sparse_mlp", MNIST, 10, hidden=(32,),
+                    generator=torch.Generator().manual_seed(2))
     assert torch.equal(get_mask(e.hidden[0]), get_mask(f.hidden[0]))
     with pytest.raises(ValueError, match="either seed or generator"):
         build_model("mlp", MNIST, 10, seed=1, generator=torch.Generator())

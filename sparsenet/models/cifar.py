@@ -47,7 +47,7 @@ class CifarBackbone(Network):
                  context_dim: int | None = None, dendrite_sparsity: float = 0.0,
                  context_input: bool = False, boost_strength: float = 0.0,
                  boost_strength_factor: float = 1.0, duty_cycle_period: int = 1000,
-                 generator: torch.Generator | None = None):
+                 k_inference_factor: float = 1.0, generator: torch.Generator | None = None):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"unknown CifarBackbone variant {variant!r}; known: {list(VARIANTS)}")
@@ -55,7 +55,8 @@ class CifarBackbone(Network):
         conv_channels = tuple(int(ch) for ch in conv_channels)
         hidden = tuple(int(n) for n in hidden)
         if not conv_channels or min(conv_channels) < 1 or not hidden or min(hidden) < 1:
-            raise ValueError(f"{variant}: conv_channels and hidden must be non-empty positive sizes")
+            raise ValueError(f"{variant}: conv_channels and hidden must be non-empty "
+                             f"positive sizes")
         self.variant = variant
         dendritic = variant == "active_dendrites_cnn"
         if variant == "cnn":
@@ -91,7 +92,7 @@ class CifarBackbone(Network):
 
         def kw_opts() -> dict:
             return dict(boost_strength=boost_strength, boost_strength_factor=boost_strength_factor,
-                        duty_cycle_period=duty_cycle_period)
+                        duty_cycle_period=duty_cycle_period, k_inference_factor=k_inference_factor)
 
         self.convs = nn.ModuleList()
         self.conv_acts = nn.ModuleList()

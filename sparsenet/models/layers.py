@@ -51,23 +51,29 @@ class _KWinnersBase(nn.Module):
     boost_strength)`` so rarely active units get a chance, but the values kept are the
     un-boosted activations. Duty cycles only move in train mode. With boosting off (the
     default) no buffers exist and the layer is a pure function of its input.
+    ``k_inference_factor`` (Numenta's option, used by the paper's sparse CNN code) scales k
+    in eval mode only.
     """
 
     def __init__(self, fraction: float, boost_strength: float = 0.0,
                  boost_strength_factor: float = 1.0, duty_cycle_period: int = 1000,
-                 units: int | None = None):
+                 units: int | None = None, k_inference_factor: float = 1.0):
         super().__init__()
         if not 0.0 < fraction <= 1.0:
             raise ValueError(f"k-winners fraction must be in (0, 1], got {fraction}")
         if boost_strength < 0.0:
             raise ValueError(f"boost_strength must be >= 0, got {boost_strength}")
         if not 0.0 <= boost_strength_factor <= 1.0:
-            raise ValueError(f"boost_strength_factor must be in [0, 1], got {boost_strength_factor}")
+            raise ValueError(f"boost_strength_factor must be in [0, 1], "
+                             f"got {boost_strength_factor}")
         if duty_cycle_period < 1:
             raise ValueError(f"duty_cycle_period must be >= 1, got {duty_cycle_period}")
         if units is not None and units < 1:
             raise ValueError(f"units must be >= 1, got {units}")
+        if k_inference_factor <= 0.0:
+            raise ValueError(f"k_inference_factor must be > 0, got {k_inference_factor}")
         self.fraction = float(fraction)
+        self.k_inference_factor = float(k_inference_factor)
         self.boost_strength_factor = float(boost_strength_factor)
         self.duty_cycle_period = int(duty_cycle_period)
         self.boosting = boost_strength > 0.0
@@ -76,6 +82,11 @@ class _KWinnersBase(nn.Module):
             self.register_buffer("boost", torch.tensor(float(boost_strength)))
             self.register_buffer("duty_cycle", torch.zeros(units or 0))
             self.register_buffer("learning_iterations", torch.zeros((), dtype=torch.long))
+
+    def num_winners(self, units: int) -> int:
+        """k for the current mode (eval scales the fraction by ``k_inference_factor``)."""
+        fraction = self.fraction if self.training else self.fraction * self.k_inference_factor
+        return min(units, num_winners(fraction, units))
 
     @property
     def boost_strength(self) -> float:
@@ -118,6 +129,8 @@ class _KWinnersBase(nn.Module):
 
     def extra_repr(self) -> str:
         s = f"fraction={self.fraction}"
+        if self.k_inference_factor != 1.0:
+            s += f", k_inference_factor={self.k_inference_factor}"
         if self.boosting:
             s += (f", boost_strength={self.boost_strength:.4g}, boost_strength_factor="
                   f"{self.boost_strength_factor}, duty_cycle_period={self.duty_cycle_period}")
@@ -135,7 +148,7 @@ class KWinners(_KWinnersBase):
         if x.dim() != 2:
             raise ValueError(f"KWinners expects (batch, units), got shape {tuple(x.shape)}")
         units = x.shape[1]
-        k = num_winners(self.fraction, units)
+        k = self.num_winners(units)
         if not self.boosting:
             if k >= units:
                 return x
@@ -162,7 +175,7 @@ class KWinners2d(_KWinnersBase):
             raise ValueError(f"KWinners2d expects (B, C, H, W), got shape {tuple(x.shape)}")
         b, c, h, w = x.shape
         units = c * h * w
-        k = num_winners(self.fraction, units)
+        k = self.num_winners(units)
         flat = x.reshape(b, units)
         if not self.boosting:
             if k >= units:

@@ -42,14 +42,16 @@ class MLP(Network):
                  context_dim: int | None = None, dendrite_sparsity: float = 0.0,
                  context_input: bool = False, boost_strength: float = 0.0,
                  boost_strength_factor: float = 1.0, duty_cycle_period: int = 1000,
-                 sparse_output: bool = True, init: str = "sparse_kaiming",
+                 k_inference_factor: float = 1.0, sparse_output: bool = True,
+                 init: str = "sparse_kaiming",
                  generator: torch.Generator | None = None):
         super().__init__()
         name = type(self).__name__
         check_init(init, ("sparse_kaiming", "torch"))
         hidden = tuple(int(h) for h in hidden)
         if not hidden or min(hidden) < 1:
-            raise ValueError(f"{name}: hidden must be a non-empty list of positive sizes, got {hidden}")
+            raise ValueError(f"{name}: hidden must be a non-empty list of positive sizes, "
+                             f"got {hidden}")
         if num_segments < 0:
             raise ValueError(f"{name}: num_segments must be >= 0, got {num_segments}")
         check_sparsity("weight_sparsity", weight_sparsity)
@@ -77,7 +79,8 @@ class MLP(Network):
             else:
                 self.activations.append(KWinners(kw_fraction, boost_strength,
                                                  boost_strength_factor, duty_cycle_period,
-                                                 units=out_f))
+                                                 units=out_f,
+                                                 k_inference_factor=k_inference_factor))
             in_f = out_f
         self.output = sparse_linear(in_f, num_classes, weight_sparsity if sparse_output else 0.0,
                                     generator)

@@ -53,14 +53,16 @@ def _sparse_mlp(input_shape: Shape, num_classes: int, *, hidden: Sequence[int] =
                 kw_fraction: float = 0.05, weight_sparsity: float = 0.5,
                 context_input: bool = False, context_dim: int | None = None,
                 boost_strength: float = 0.0, boost_strength_factor: float = 1.0,
-                duty_cycle_period: int = 1000, init: str = "sparse_kaiming",
+                duty_cycle_period: int = 1000,
+                k_inference_factor: float = 1.0, init: str = "sparse_kaiming",
                 generator: Gen = None) -> nn.Module:
     """Sparse weights + k-winners, no dendrites ("sparse representations only")."""
     return MLP(input_shape, num_classes, hidden, weight_sparsity=weight_sparsity,
                kw_fraction=kw_fraction, context_input=context_input,
                context_dim=context_dim if context_input else None,
                boost_strength=boost_strength, boost_strength_factor=boost_strength_factor,
-               duty_cycle_period=duty_cycle_period, init=init, generator=generator)
+               duty_cycle_period=duty_cycle_period,
+               k_inference_factor=k_inference_factor, init=init, generator=generator)
 
 
 def _dendrites_mlp(input_shape: Shape, num_classes: int, *,
@@ -79,14 +81,16 @@ def _active_dendrites_mlp(input_shape: Shape, num_classes: int, *,
                           weight_sparsity: float = 0.5, num_segments: int = 10,
                           context_dim: int | None = None, dendrite_sparsity: float = 0.0,
                           boost_strength: float = 0.0, boost_strength_factor: float = 1.0,
-                          duty_cycle_period: int = 1000, init: str = "sparse_kaiming",
+                          duty_cycle_period: int = 1000,
+                          k_inference_factor: float = 1.0, init: str = "sparse_kaiming",
                           generator: Gen = None) -> nn.Module:
     """Numenta's Active Dendrites Network: dendrites + k-winners 5% + weight sparsity 0.5."""
     return MLP(input_shape, num_classes, hidden, weight_sparsity=weight_sparsity,
                kw_fraction=kw_fraction, num_segments=num_segments, context_dim=context_dim,
                dendrite_sparsity=dendrite_sparsity, boost_strength=boost_strength,
                boost_strength_factor=boost_strength_factor,
-               duty_cycle_period=duty_cycle_period, init=init, generator=generator)
+               duty_cycle_period=duty_cycle_period,
+               k_inference_factor=k_inference_factor, init=init, generator=generator)
 
 
 def _cifar_backbone(input_shape: Shape, num_classes: int, *, variant: str = "cnn",
@@ -96,6 +100,7 @@ def _cifar_backbone(input_shape: Shape, num_classes: int, *, variant: str = "cnn
                     context_dim: int | None = None, dendrite_sparsity: float = 0.0,
                     context_input: bool = False, boost_strength: float = 0.0,
                     boost_strength_factor: float = 1.0, duty_cycle_period: int = 1000,
+                    k_inference_factor: float = 1.0,
                     generator: Gen = None) -> nn.Module:
     """The split-CIFAR backbone with ``variant`` as an option (for grids over variants)."""
     return CifarBackbone(input_shape, num_classes, variant, conv_channels=conv_channels,
@@ -104,7 +109,8 @@ def _cifar_backbone(input_shape: Shape, num_classes: int, *, variant: str = "cnn
                          context_dim=context_dim, dendrite_sparsity=dendrite_sparsity,
                          context_input=context_input, boost_strength=boost_strength,
                          boost_strength_factor=boost_strength_factor,
-                         duty_cycle_period=duty_cycle_period, generator=generator)
+                         duty_cycle_period=duty_cycle_period,
+                         k_inference_factor=k_inference_factor, generator=generator)
 
 
 def _cnn(input_shape: Shape, num_classes: int, *, conv_channels: Sequence[int] = (64, 32),
@@ -120,6 +126,7 @@ def _sparse_cnn(input_shape: Shape, num_classes: int, *, conv_channels: Sequence
                 weight_sparsity: float = 0.5, context_input: bool = False,
                 context_dim: int | None = None, boost_strength: float = 0.0,
                 boost_strength_factor: float = 1.0, duty_cycle_period: int = 1000,
+                k_inference_factor: float = 1.0,
                 generator: Gen = None) -> nn.Module:
     return CifarBackbone(input_shape, num_classes, "sparse_cnn", conv_channels=conv_channels,
                          hidden=hidden, conv_kw=conv_kw, fc_kw=fc_kw,
@@ -127,7 +134,8 @@ def _sparse_cnn(input_shape: Shape, num_classes: int, *, conv_channels: Sequence
                          context_dim=context_dim if context_input else None,
                          boost_strength=boost_strength,
                          boost_strength_factor=boost_strength_factor,
-                         duty_cycle_period=duty_cycle_period, generator=generator)
+                         duty_cycle_period=duty_cycle_period,
+                         k_inference_factor=k_inference_factor, generator=generator)
 
 
 def _active_dendrites_cnn(input_shape: Shape, num_classes: int, *,
@@ -137,6 +145,7 @@ def _active_dendrites_cnn(input_shape: Shape, num_classes: int, *,
                           num_segments: int = 10, context_dim: int | None = None,
                           dendrite_sparsity: float = 0.0, boost_strength: float = 0.0,
                           boost_strength_factor: float = 1.0, duty_cycle_period: int = 1000,
+                          k_inference_factor: float = 1.0,
                           generator: Gen = None) -> nn.Module:
     return CifarBackbone(input_shape, num_classes, "active_dendrites_cnn",
                          conv_channels=conv_channels, hidden=hidden, conv_kw=conv_kw,
@@ -144,7 +153,8 @@ def _active_dendrites_cnn(input_shape: Shape, num_classes: int, *,
                          num_segments=num_segments, context_dim=context_dim,
                          dendrite_sparsity=dendrite_sparsity, boost_strength=boost_strength,
                          boost_strength_factor=boost_strength_factor,
-                         duty_cycle_period=duty_cycle_period, generator=generator)
+                         duty_cycle_period=duty_cycle_period,
+                         k_inference_factor=k_inference_factor, generator=generator)
 
 
 _FACTORIES: dict[str, Callable[..., nn.Module]] = {

@@ -101,7 +101,8 @@ def main() -> None:
     print(f"load average (1/5/15 min) before {load_before[0]:.2f}/{load_before[1]:.2f}/"
           f"{load_before[2]:.2f}, after {load_after[0]:.2f}/{load_after[1]:.2f}/"
           f"{load_after[2]:.2f}; cores {os.cpu_count()}")
-    print(f"{'model':<24} {'wall s per epoch':<28} {'median s':>9} {'min s':>8} {'CPU s (min)':>12}")
+    print(f"{'model':<24} {'wall s per epoch':<28} {'median s':>9} {'min s':>8} "
+          f"{'CPU s (min)':>12}")
     for name, ts in times.items():
         epochs = ", ".join(f"{t:.2f}" for t in ts)
         print(f"{name:<24} {epochs:<28} {statistics.median(ts):>9.2f} {min(ts):>8.2f} "

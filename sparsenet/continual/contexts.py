@@ -91,7 +91,8 @@ class PrototypeContext(TaskContexts):
     def __init__(self, num_tasks: int, dim: int, infer: str = "oracle",
                  device: torch.device | str = "cpu", chunk: int = 4096):
         if infer not in INFER_MODES:
-            raise ValueError(f"unknown context inference {infer!r}; known: {', '.join(INFER_MODES)}")
+            raise ValueError(f"unknown context inference {infer!r}; "
+                             f"known: {', '.join(INFER_MODES)}")
         if num_tasks < 1 or dim < 1:
             raise ValueError(f"num_tasks and dim must be >= 1, got {num_tasks}, {dim}")
         self.num_tasks, self.dim, self.infer, self.chunk = int(num_tasks), int(dim), infer, chunk

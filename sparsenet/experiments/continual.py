@@ -199,7 +199,8 @@ class ContinualConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(flat) - known)
         if unknown:
-            raise ValueError(f"unknown continual config keys {unknown}; known: {', '.join(sorted(known))}")
+            raise ValueError(f"unknown continual config keys {unknown}; "
+                             f"known: {', '.join(sorted(known))}")
         return cls(**flat)
 
 

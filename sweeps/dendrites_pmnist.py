@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from analysis.tidy import write_tidy
 from sparsenet.experiments.continual import DENDRITIC_MODELS, ContinualConfig
-from sparsenet.tune.cli import Sweep, SweepError, add_common_args, fill_defaults, sweep_main
+from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
 
 MLP_MODELS = ("mlp", "sparse_mlp", "dendrites_mlp", "active_dendrites_mlp")
 FULL = dict(dataset="mnist", seeds=5, epochs=3, tasks=[10], lr=5e-4, batch_size=256)
@@ -27,7 +27,7 @@ QUICK = dict(dataset="digits", seeds=1, epochs=3, tasks=[3], hidden=[64, 64], lr
 SI_AXIS = {"off": [False], "on": [True], "both": [False, True]}
 
 
-def build(argv: Sequence[str] | None) -> tuple[Sweep, argparse.Namespace]:
+def build(argv: Sequence[str] | None) -> Plan:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(parser, default_name="dendrites_pmnist")
     parser.add_argument("--tasks", type=int, nargs="+", default=None,
@@ -74,7 +74,7 @@ def build(argv: Sequence[str] | None) -> tuple[Sweep, argparse.Namespace]:
         args.context_input and flat["model"] not in DENDRITIC_MODELS)}
     if args.segments is not None:
         derived["num_segments"] = segments_of
-    return Sweep(kind="continual", base=base, axes=axes, derived=derived), args
+    return [(Sweep(kind="continual", base=base, axes=axes, derived=derived), args)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,8 +23,7 @@ from typing import Any, Sequence
 
 from analysis.tidy import write_tidy
 from sparsenet.experiments.continual import DENDRITIC_MODELS, ContinualConfig
-from sparsenet.tune.cli import (Sweep, SweepError, add_common_args, describe_results,
-                                fill_defaults, run_sweep, validate)
+from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
 
 CNN_MODELS = ("cnn", "sparse_cnn", "active_dendrites_cnn")
 # The paper's chosen settings per model (its grid search, seed 42).
@@ -109,7 +108,7 @@ def grid_sweep(args: argparse.Namespace, model: str) -> Sweep:
                  axes=dict(GRIDS[model]))
 
 
-def planned_sweeps(args: argparse.Namespace) -> list[tuple[Sweep, argparse.Namespace]]:
+def planned_sweeps(args: argparse.Namespace) -> Plan:
     def named(suffix: str) -> argparse.Namespace:
         return argparse.Namespace(**{**vars(args), "name": f"{args.name}{suffix}"})
 
@@ -122,24 +121,12 @@ def planned_sweeps(args: argparse.Namespace) -> list[tuple[Sweep, argparse.Names
     return plan
 
 
+def build(argv: Sequence[str] | None) -> Plan:
+    return planned_sweeps(parse(argv))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        args = parse(argv)
-        plan = [(sweep, a, validate(sweep, a)) for sweep, a in planned_sweeps(args)]
-        outputs = []
-        for sweep, sweep_args, configs in plan:
-            exp_dir, results = run_sweep(sweep, sweep_args, argv, configs=configs)
-            if results is not None:
-                write_tidy(exp_dir)
-                print(describe_results(exp_dir, results))
-                outputs.append(str(exp_dir))
-    except SweepError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if len(outputs) > 1:
-        print(f"report (all): python -m analysis report {' '.join(outputs)} --out "
-              f"{args.storage}/{args.name}_report")
-    return 0
+    return sweep_main(build, argv, after=write_tidy)
 
 
 if __name__ == "__main__":

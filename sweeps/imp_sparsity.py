@@ -17,13 +17,13 @@ from typing import Sequence
 from analysis.tidy import write_tidy
 from sparsenet.experiments.imp import IMPConfig
 from sparsenet.pruning import PRESET_NAMES, TICKET_KINDS
-from sparsenet.tune.cli import Sweep, SweepError, add_common_args, fill_defaults, sweep_main
+from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
 
 FULL = dict(dataset="mnist", seeds=7)  # rounds, rate and epochs come from the preset
 QUICK = dict(dataset="digits", seeds=1, epochs=4, rounds=5, prune_rate=0.5)
 
 
-def build(argv: Sequence[str] | None) -> tuple[Sweep, argparse.Namespace]:
+def build(argv: Sequence[str] | None) -> Plan:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(parser, default_name="imp_sparsity")
     parser.add_argument("--arch", nargs="+", default=["lenet300_100"],
@@ -62,7 +62,7 @@ def build(argv: Sequence[str] | None) -> tuple[Sweep, argparse.Namespace]:
     axes = {"seed": list(range(args.seeds)), "ticket": list(args.tickets)}
     if len(args.arch) > 1:
         axes["arch"] = list(args.arch)
-    return Sweep(kind="imp", base=base, axes=axes), args
+    return [(Sweep(kind="imp", base=base, axes=axes), args)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,8 +24,7 @@ from sparsenet.data.noise import NOISE_TYPES
 from sparsenet.experiments.imp import TICKETS_DIR
 from sparsenet.experiments.noise import (CONTROL_KINDS, DEFAULT_LEVELS,
                                          DEFAULT_PRUNED_FRACTIONS, ControlConfig, NoiseConfig)
-from sparsenet.tune.cli import (Sweep, SweepError, add_common_args, describe_results,
-                                fill_defaults, run_sweep, validate)
+from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
 
 FULL = dict(dataset="mnist", seeds=7, epochs=35)
 QUICK = dict(dataset="digits", seeds=2, epochs=4)
@@ -94,36 +93,25 @@ def control_sweep(args: argparse.Namespace, dataset: str) -> Sweep:
     return Sweep(kind="noise", base=base, axes=axes)
 
 
+def build(argv: Sequence[str] | None) -> Plan:
+    """Ticket evaluation in NAME and/or controls in NAME_controls."""
+    args = parse(argv)
+    dataset_given = args.dataset is not None
+    fill_defaults(args, FULL, QUICK)
+    plan: Plan = []
+    if args.imp_results is not None:
+        sweep = ticket_sweep(args)
+        plan.append((sweep, args))
+        if not dataset_given:  # controls train on the tickets' dataset
+            args.dataset = sweep.datasets[0]
+    if args.controls:
+        plan.append((control_sweep(args, args.dataset),
+                     argparse.Namespace(**{**vars(args), "name": f"{args.name}_controls"})))
+    return plan
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        args = parse(argv)
-        dataset_given = args.dataset is not None
-        fill_defaults(args, FULL, QUICK)
-        planned = []  # (sweep, its args, its validated configs)
-        if args.imp_results is not None:
-            sweep = ticket_sweep(args)
-            planned.append((sweep, args))
-            if not dataset_given:  # controls train on the tickets' dataset
-                args.dataset = sweep.datasets[0]
-        if args.controls:
-            planned.append((control_sweep(args, args.dataset),
-                            argparse.Namespace(**{**vars(args), "name": f"{args.name}_controls"})))
-        # Everything is validated before anything runs.
-        planned = [(sweep, a, validate(sweep, a)) for sweep, a in planned]
-        outputs = []
-        for sweep, sweep_args, configs in planned:
-            exp_dir, results = run_sweep(sweep, sweep_args, argv, configs=configs)
-            if results is not None:
-                write_tidy(exp_dir)
-                print(describe_results(exp_dir, results))
-            outputs.append(str(exp_dir))
-    except SweepError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if len(outputs) > 1:
-        print(f"report (all): python -m analysis report {' '.join(outputs)} --out "
-              f"{Path(outputs[0]).parent}/{args.name}_report")
-    return 0
+    return sweep_main(build, argv, after=write_tidy)
 
 
 if __name__ == "__main__":

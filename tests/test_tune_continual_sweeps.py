@@ -1,28 +1,9 @@
 """The continual-learning sweeps end to end on a real local Ray cluster, and their checks."""
 
-import contextlib
-import importlib.util
-import io
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_sweep(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "sweeps" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_main(name, *args):
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = load_sweep(name).main(list(args))
-    return code, err.getvalue()
+from sweep_helpers import run_main
 
 
 @pytest.mark.parametrize("name, args, message", [
@@ -34,10 +15,7 @@ def run_main(name, *args):
      "offline alternatives"),
 ])
 def test_bad_input_fails_with_one_line_before_ray(tmp_path, name, args, message):
-    try:
-        code, err = run_main(name, "--quick", "--storage", str(tmp_path), *args)
-    except SystemExit as exc:  # argparse's own rejection (exit 2, usage on stderr)
-        code, err = exc.code, message
+    code, err = run_main(name, "--quick", "--storage", str(tmp_path), *args)
     assert code == 2
     assert message in err
     assert not any(tmp_path.iterdir())

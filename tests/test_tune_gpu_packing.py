@@ -3,23 +3,14 @@ CPU machine: Ray's accounting must show four trials holding it at once (and neve
 which the CPUs would allow), and every trial must say it ran on the CPU, since torch sees
 no CUDA device here. The CUDA path itself needs a GPU machine."""
 
-import importlib.util
 import json
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_sweep(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "sweeps" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from sweep_helpers import load_sweep
 
 
 @pytest.mark.ray

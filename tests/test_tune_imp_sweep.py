@@ -1,10 +1,6 @@
 """The IMP sweep end to end on a real local Ray cluster, and its input checks."""
 
-import contextlib
-import importlib.util
-import io
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,15 +8,7 @@ import pytest
 from sparsenet.experiments.imp import IMPConfig
 from sparsenet.tune.trainable import ExperimentTrainable
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_sweep(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "sweeps" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from sweep_helpers import load_sweep, run_main
 
 class Proc:
     def __init__(self, returncode, stderr):
@@ -31,12 +19,9 @@ def run_cli(*args):
     """The sweep's main() in-process (no interpreter start-up); Ray must not start."""
     import ray
 
-    sweep = load_sweep("imp_sparsity")
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = sweep.main(list(args))
+    code, err = run_main("imp_sparsity", *args)
     assert not ray.is_initialized()
-    return Proc(code, err.getvalue())
+    return Proc(code, err)
 
 
 @pytest.mark.parametrize("args, message", [

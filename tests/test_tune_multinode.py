@@ -1,22 +1,13 @@
 """A sweep joined to a running cluster with ``--address`` runs trials on every node: a real
 two-node Ray cluster on this machine (two raylets of one CPU each)."""
 
-import importlib.util
 import json
 import shutil
 import tempfile
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_sweep(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "sweeps" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from sweep_helpers import load_sweep
 
 
 @pytest.fixture

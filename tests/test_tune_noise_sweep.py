@@ -1,8 +1,5 @@
 """The noise sweep on a real local Ray cluster: tickets of an IMP run, plus controls."""
 
-import contextlib
-import importlib.util
-import io
 import json
 from pathlib import Path
 
@@ -12,14 +9,7 @@ import torch
 
 from sparsenet.experiments.imp import IMPConfig, IMPExperiment
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_sweep(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "sweeps" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from sweep_helpers import load_sweep, run_main
 
 
 def make_imp_experiment(folder: Path) -> Path:
@@ -36,13 +26,11 @@ def make_imp_experiment(folder: Path) -> Path:
 
 
 def test_noise_sweep_needs_something_to_do_and_real_tickets(tmp_path):
-    sweep = load_sweep("noise_robustness")
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        assert sweep.main(["--storage", str(tmp_path)]) == 2
-        assert sweep.main(["--imp-results", str(tmp_path), "--storage", str(tmp_path)]) == 2
-    lines = err.getvalue().strip().splitlines()
-    assert "nothing to do" in lines[0] and "no IMP tickets" in lines[1]
+    code, nothing = run_main("noise_robustness", "--storage", str(tmp_path))
+    assert code == 2 and "nothing to do" in nothing
+    code, no_tickets = run_main("noise_robustness", "--imp-results", str(tmp_path),
+                                "--storage", str(tmp_path))
+    assert code == 2 and "no IMP tickets" in no_tickets
 
 
 @pytest.mark.ray

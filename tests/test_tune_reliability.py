@@ -224,10 +224,6 @@ def test_diverging_trial_stops_with_its_reason_while_the_sweep_goes_on(tmp_path)
 
 
 def load_imp_sweep():
-    import importlib.util
+    from sweep_helpers import load_sweep
 
-    spec = importlib.util.spec_from_file_location("imp_sparsity",
-                                                  ROOT / "sweeps" / "imp_sparsity.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_sweep("imp_sparsity")

@@ -4,14 +4,9 @@ a dataset missing offline, a ``--resume`` of a folder that is not an experiment,
 existing experiment that would be overwritten. (The IMP sweep's own cases are in
 test_tune_imp_sweep.py; pmnist's model / task-count cases in test_tune_continual_sweeps.py.)"""
 
-import contextlib
-import importlib.util
-import io
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from sweep_helpers import ROOT, run_main
 
 # Each sweep with the arguments that make it do something on its --quick budget, and the
 # experiment folder that would be written under --storage.
@@ -28,18 +23,10 @@ def run(name, storage, *args):
     """A sweep's main() in-process; returns (exit code, stderr). Ray must not start."""
     import ray
 
-    spec = importlib.util.spec_from_file_location(name, ROOT / "sweeps" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     base, _ = SWEEPS[name]
-    err = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(err):
-            code = module.main([*base, "--storage", str(storage), *args])
-    except SystemExit as exc:  # argparse's own rejection (choices): usage + one error line
-        code = exc.code
+    code, err = run_main(name, *base, "--storage", str(storage), *args)
     assert not ray.is_initialized()
-    return code, err.getvalue()
+    return code, err
 
 
 def assert_one_line(code, err, message):

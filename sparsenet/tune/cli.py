@@ -260,26 +260,40 @@ def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None
     return exp_dir, results
 
 
-def sweep_main(build: Callable[[Sequence[str] | None], tuple[Sweep, argparse.Namespace]],
+Plan = list[tuple[Sweep, argparse.Namespace]]
+
+
+def sweep_main(build: Callable[[Sequence[str] | None], Plan],
                argv: Sequence[str] | None = None,
                after: Callable[[Path], Any] | None = None) -> int:
-    """The body of every sweep script: build, validate, run, write tidy files, say where.
+    """The body of every sweep script: build its experiments, validate them all, then run
+    each, write its tidy files and say where the results are.
 
+    ``build`` returns one ``(sweep, args)`` per experiment folder (``args.name`` differs).
     ``after(exp_dir)`` writes the tidy CSVs (the sweep passes analysis's writer; this
-    package may not import analysis). A :class:`SweepError` becomes one line and exit 2.
+    package may not import analysis). A :class:`SweepError` becomes one line and exit 2;
+    trials that errored give exit 1.
     """
     try:
-        sweep, args = build(argv)
-        exp_dir, results = run_sweep(sweep, args, argv)
+        plan = build(argv)
+        validated = [(sweep, args, validate(sweep, args)) for sweep, args in plan]
+        outputs, errored = [], False
+        for sweep, args, configs in validated:
+            exp_dir, results = run_sweep(sweep, args, argv, configs=configs)
+            if results is None:  # --dry-run
+                continue
+            if after is not None:
+                after(exp_dir)
+            print(describe_results(exp_dir, results))
+            outputs.append(str(exp_dir))
+            errored = errored or any(r.error is not None for r in results)
     except SweepError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if results is None:
-        return 0
-    if after is not None:
-        after(exp_dir)
-    print(describe_results(exp_dir, results))
-    return 0 if not any(r.error is not None for r in results) else 1
+    if len(outputs) > 1:
+        print(f"report (all): python -m analysis report {' '.join(outputs)} --out "
+              f"{Path(outputs[0]).parent}/{plan[0][1].name}_report")
+    return 1 if errored else 0
 
 
 def describe_results(exp_dir: Path, results) -> str:

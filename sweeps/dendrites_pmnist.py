@@ -22,7 +22,7 @@ from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_de
 MLP_MODELS = ("mlp", "sparse_mlp", "dendrites_mlp", "active_dendrites_mlp")
 FULL = dict(dataset="mnist", seeds=5, epochs=3, tasks=[10], lr=5e-4, batch_size=256)
 # digits has 1.2k training images: smaller batches and a larger step make 3 epochs count.
-QUICK = dict(dataset="digits", seeds=1, epochs=3, tasks=[3], hidden=[64, 64], lr=2e-3,
+QUICK = dict(dataset="digits", seeds=1, epochs=3, tasks=[3], hidden=[256, 256], lr=2e-3,
              batch_size=32)
 SI_AXIS = {"off": [False], "on": [True], "both": [False, True]}
 
@@ -44,7 +44,7 @@ def build(argv: Sequence[str] | None) -> Plan:
     parser.add_argument("--si", choices=tuple(SI_AXIS), default="off",
                         help="synaptic intelligence (c=0.1, damping 0.1): off, on, or both")
     parser.add_argument("--hidden", type=int, nargs="+", default=None,
-                        help="hidden widths (default 2048 2048; --quick 64 64)")
+                        help="hidden widths (default 2048 2048; --quick 256 256)")
     parser.add_argument("--segments", type=int, default=None, help="dendritic segments (10)")
     parser.add_argument("--lr", type=float, default=None, help="Adam step (5e-4)")
     parser.add_argument("--batch-size", type=int, default=None, help="batch size (256)")

@@ -13,9 +13,7 @@ Targets (design notes): (a) at least 5x faster than (c), and within 1.25x of (b)
 from __future__ import annotations
 
 import argparse
-import gzip
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,7 +26,8 @@ from sparsenet.engine import train_epoch
 from sparsenet.models import build_model
 from sparsenet.models.masks import random_mask, set_mask
 
-DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+from paper_style import DEBIAN_FASHION, torchvision_root
+
 
 
 def masked_lenet(shape, classes, sparsity: float, seed: int = 0):
@@ -63,17 +62,6 @@ def time_bare(ds, x, y, args) -> float:
         loss.backward()
         opt.step()
     return time.perf_counter() - start
-
-
-def torchvision_root() -> Path:
-    """torchvision's FashionMNIST reads uncompressed idx files from ROOT/FashionMNIST/raw."""
-    root = Path(tempfile.mkdtemp(prefix="fmnist-tv-"))
-    raw = root / "FashionMNIST" / "raw"
-    raw.mkdir(parents=True)
-    for gz in DEBIAN_FASHION.glob("*.gz"):
-        with gzip.open(gz) as src, open(raw / gz.stem, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-    return root
 
 
 def time_paper_style(ds, args, root: Path) -> float:

@@ -15,9 +15,7 @@ Target (design notes): (a) at least 10x faster than (b).
 from __future__ import annotations
 
 import argparse
-import gzip
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,20 +26,10 @@ from sparsenet.data import load_dataset
 from sparsenet.experiments.noise import evaluate_under_noise
 from sparsenet.models import build_model
 
-DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+from paper_style import DEBIAN_FASHION, torchvision_root
+
 NOISES = ("set_2sigma", "zero", "abs_gaussian", "uniform")  # the paper's four
 LEVELS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
-
-
-def torchvision_root() -> Path:
-    """torchvision's FashionMNIST reads uncompressed idx files from ROOT/FashionMNIST/raw."""
-    root = Path(tempfile.mkdtemp(prefix="fmnist-tv-"))
-    raw = root / "FashionMNIST" / "raw"
-    raw.mkdir(parents=True)
-    for gz in DEBIAN_FASHION.glob("*.gz"):
-        with gzip.open(gz) as src, open(raw / gz.stem, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-    return root
 
 
 class PerSampleNoise:

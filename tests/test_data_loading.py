@@ -1,8 +1,10 @@
 """load_dataset: offline sources, the validation split, statistics and fast failures."""
 
+import gzip
 import socket
 import time
 import urllib.error
+from pathlib import Path
 
 import pytest
 import torch
@@ -216,3 +218,71 @@ def test_data_dir_from_environment(monkeypatch, tmp_path):
     assert sources.default_data_dir() == tmp_path
     monkeypatch.delenv("SPARSENET_DATA")
     assert sources.default_data_dir().parts[-2:] == (".cache", "sparsenet")
+
+
+# ----------------------------------------------------------------------------- local MNIST
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+def _write_idx(path: Path, array, compress: bool) -> None:
+    """An unsigned-byte idx file: magic 0x0000 08 <ndim>, big-endian dims, the bytes."""
+    import numpy as np
+
+    arr = np.asarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 8, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    data = header + arr.tobytes()
+    if compress:
+        path.with_name(path.name + ".gz").write_bytes(gzip.compress(data))
+    else:
+        path.write_bytes(data)
+
+
+def _fake_mnist(raw_dir: Path, compress: dict[str, bool], n_train=200, n_test=50) -> None:
+    g = torch.Generator().manual_seed(0)
+    raw_dir.mkdir(parents=True)
+    parts = {"train": n_train, "t10k": n_test}
+    for prefix, n in parts.items():
+        images = torch.randint(0, 256, (n, 28, 28), generator=g)
+        labels = torch.arange(n) % 10
+        _write_idx(raw_dir / f"{prefix}-images-idx3-ubyte", images.numpy(),
+                   compress[f"{prefix}-images"])
+        _write_idx(raw_dir / f"{prefix}-labels-idx1-ubyte", labels.numpy(),
+                   compress[f"{prefix}-labels"])
+
+
+@pytest.mark.parametrize("gzipped", [True, False, "mixed"])
+def test_mnist_reads_local_idx_files_gzipped_or_not(tmp_path, gzipped):
+    keys = ["train-images", "train-labels", "t10k-images", "t10k-labels"]
+    compress = {k: (i % 2 == 0 if gzipped == "mixed" else gzipped) for i, k in enumerate(keys)}
+    _fake_mnist(tmp_path / "MNIST" / "raw", compress)
+    ds = load_dataset("mnist", tmp_path, val_fraction=0.1, download=False)
+    _check_layout(ds, (1, 28, 28), 10)
+    assert len(ds.train_y) + len(ds.val_y) == 200 and len(ds.test_y) == 50
+    assert ds.info.mean == (0.1307,) and ds.info.std == (0.3081,)
+    assert ds.test_y.tolist() == [i % 10 for i in range(50)]
+
+
+def test_missing_mnist_names_where_the_files_go(tmp_path):
+    msg = _assert_unavailable_fast(lambda: load_dataset("mnist", tmp_path, download=False))
+    assert str(tmp_path / "MNIST" / "raw") in msg and "gzip" in msg
+
+
+def test_truncated_idx_file_is_refused(tmp_path):
+    _fake_mnist(tmp_path / "MNIST" / "raw", dict.fromkeys(
+        ["train-images", "train-labels", "t10k-images", "t10k-labels"], False))
+    f = tmp_path / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
+    f.write_bytes(f.read_bytes()[:-10])
+    with pytest.raises(ValueError, match="header says"):
+        load_dataset("mnist", tmp_path, download=False)
+
+
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="../shared/data/mnist not present")
+def test_real_mnist_from_the_shared_gz_files(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for f in SHARED_MNIST.glob("*.gz"):
+        (raw / f.name).symlink_to(f)
+    ds = load_dataset("mnist", tmp_path, val_fraction=0.0, download=False)
+    assert len(ds.train_y) == 60000 and len(ds.test_y) == 10000
+    assert torch.bincount(ds.test_y).tolist()[:3] == [980, 1135, 1032]
+    assert ds.train_x.mean().item() == pytest.approx(0.1307, abs=0.001)

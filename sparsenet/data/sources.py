@@ -38,10 +38,12 @@ NUM_CLASSES = {"mnist": 10, "fashion_mnist": 10, "cifar10": 10, "cifar100": 100}
 
 
 # ----------------------------------------------------------------------------- idx files
-def read_idx_gz(path: Path) -> np.ndarray:
-    """An idx file (gzip'd, unsigned bytes) as a numpy array of its declared shape."""
-    with gzip.open(path, "rb") as f:
+def read_idx(path: Path) -> np.ndarray:
+    """An idx file (unsigned bytes, gzip'd or not) as a numpy array of its declared shape."""
+    with open(path, "rb") as f:
         data = f.read()
+    if data[:2] == b"\x1f\x8b":  # gzip magic: decide by content, not by the file name
+        data = gzip.decompress(data)
     magic = int.from_bytes(data[0:4], "big")
     if magic >> 8 != 0x08:  # 0x00 0x00 0x08 <ndim>: unsigned byte data
         raise ValueError(f"{path}: not an unsigned-byte idx file (magic {magic:#x})")
@@ -53,12 +55,35 @@ def read_idx_gz(path: Path) -> np.ndarray:
     return arr.reshape(dims)
 
 
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+# Where torchvision keeps each MNIST-layout dataset under a data dir: <data-dir>/<folder>/raw/.
+IDX_FOLDERS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
+
+
+def idx_file(directory: Path, stem: str) -> Path | None:
+    """``stem`` in ``directory``, uncompressed or gzip'd (either is accepted), else None."""
+    for candidate in (directory / stem, directory / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def has_idx_files(directory: Path) -> bool:
+    return all(idx_file(directory, stem) is not None for stem in IDX_FILES)
+
+
+def idx_raw_dir(name: str, root: Path) -> Path:
+    """``<root>/MNIST/raw`` for mnist: where a local copy of the four idx files goes."""
+    return root / IDX_FOLDERS[name] / "raw"
+
+
 def load_idx_dir(directory: Path, num_classes: int) -> RawSplits:
-    """MNIST-layout idx files (train-images-idx3-ubyte.gz, t10k-..., labels) in one folder."""
+    """MNIST-layout idx files (train-images-idx3-ubyte[.gz], t10k-..., labels) in one folder."""
 
     def part(prefix: str) -> tuple[torch.Tensor, torch.Tensor]:
-        x = read_idx_gz(directory / f"{prefix}-images-idx3-ubyte.gz")
-        y = read_idx_gz(directory / f"{prefix}-labels-idx1-ubyte.gz")
+        x = read_idx(idx_file(directory, f"{prefix}-images-idx3-ubyte"))
+        y = read_idx(idx_file(directory, f"{prefix}-labels-idx1-ubyte"))
         x = torch.from_numpy(x.copy()).unsqueeze(1)  # (N, 1, H, W) uint8
         return x, torch.from_numpy(y.astype(np.int64))
 
@@ -69,14 +94,15 @@ def load_idx_dir(directory: Path, num_classes: int) -> RawSplits:
 
 def system_fashion_mnist() -> RawSplits | None:
     """The Debian-packaged Fashion-MNIST, or None when it is not installed."""
-    d = SYSTEM_FASHION_MNIST_DIR
-    names = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
-    if not all((d / n).is_file() for n in names):
+    if not has_idx_files(SYSTEM_FASHION_MNIST_DIR):
         return None
-    mean, std = STATS["fashion_mnist"]
-    raw = load_idx_dir(d, NUM_CLASSES["fashion_mnist"])
-    raw.mean, raw.std = mean, std
+    return load_idx_named("fashion_mnist", SYSTEM_FASHION_MNIST_DIR)
+
+
+def load_idx_named(name: str, directory: Path) -> RawSplits:
+    """A named MNIST-layout dataset from its idx files, with its published statistics."""
+    raw = load_idx_dir(directory, NUM_CLASSES[name])
+    raw.mean, raw.std = STATS[name]
     return raw
 
 
@@ -163,16 +189,21 @@ def _tv_class(name: str):
 
 def load_torchvision(name: str, root: Path, download: bool) -> RawSplits:
     """Train and test set of a torchvision dataset under `root`, downloading if allowed."""
+    if name in IDX_FOLDERS and has_idx_files(idx_raw_dir(name, root)):
+        # Read directly: torchvision only accepts the uncompressed files, users often have .gz.
+        return load_idx_named(name, idx_raw_dir(name, root))
     cls = _tv_class(name)
     try:
         sets = [cls(str(root), train=tr, download=False) for tr in (True, False)]
     except RuntimeError:  # torchvision: "Dataset not found ..."
         if not download:
-            raise unavailable(name, f"not found under {root} and download=False") from None
+            raise unavailable(name, f"not found under {root} and download=False"
+                              f"{_where_to_put(name, root)}") from None
         hosts = _download_hosts(cls)
         if not any(reachable(h, p) for h, p in hosts):
             where = ", ".join(h for h, _ in hosts) or "its download host"
-            raise unavailable(name, f"not under {root} and {where} cannot be reached") from None
+            raise unavailable(name, f"not under {root} and {where} cannot be reached"
+                              f"{_where_to_put(name, root)}") from None
         root.mkdir(parents=True, exist_ok=True)
         try:
             with _socket_timeout(DOWNLOAD_SOCKET_TIMEOUT_S):
@@ -183,6 +214,13 @@ def load_torchvision(name: str, root: Path, download: bool) -> RawSplits:
     (train, test) = sets
     mean, std = STATS[name]
     return RawSplits(*_tv_tensors(train), *_tv_tensors(test), NUM_CLASSES[name], mean, std)
+
+
+def _where_to_put(name: str, root: Path) -> str:
+    if name not in IDX_FOLDERS:
+        return ""
+    return (f" (a local copy works: put the four idx files, gzip'd or not, in "
+            f"{idx_raw_dir(name, root)}; see --data-dir)")
 
 
 def _tv_tensors(ds) -> tuple[torch.Tensor, torch.Tensor]:

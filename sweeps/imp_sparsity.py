@@ -16,7 +16,7 @@ from typing import Sequence
 
 from analysis.tidy import write_tidy
 from sparsenet.experiments.imp import IMPConfig
-from sparsenet.pruning import PRESET_NAMES, TICKET_KINDS
+from sparsenet.pruning import PRESET_NAMES, REWIND_SCOPES, SAVE_NETWORKS, TICKET_KINDS
 from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
 
 FULL = dict(dataset="mnist", seeds=7)  # rounds, rate and epochs come from the preset
@@ -40,6 +40,24 @@ def build(argv: Sequence[str] | None) -> Plan:
     parser.add_argument("--scope", choices=("layer", "global"), default=None)
     parser.add_argument("--rewind-iter", type=int, default=None,
                         help="rewind winning tickets to this iteration (0 = init, preset's)")
+    protocol = parser.add_argument_group(
+        "protocol", "the paper's code differs from sparsenet's defaults here (docs/fidelity.md); "
+        "--preset bain2022_code sets all of these to the paper's code")
+    protocol.add_argument("--rewind-scope", choices=REWIND_SCOPES, default=None,
+                          help="what a rewind restores (preset's; paper on conv nets: "
+                               "prunable+biases, conv weights keep training)")
+    protocol.add_argument("--alias-biases", action=argparse.BooleanOptionalAction, default=None,
+                          help="reproduce the paper's bug: trained biases kept after the "
+                               "first rewind")
+    protocol.add_argument("--save-network", choices=SAVE_NETWORKS, default=None,
+                          help="which network of a round the ticket file holds (noise test): "
+                               "last (default), best_val, best_test (the paper's)")
+    protocol.add_argument("--eval-before-epoch", action=argparse.BooleanOptionalAction,
+                          default=None, help="measure before each epoch as the paper does "
+                                             "(its last epoch is never measured)")
+    protocol.add_argument("--val-fraction", type=float, default=None,
+                          help="validation split carved from the training set (0 = train on "
+                               "all of it, as the paper; selection then uses the test set)")
     args = parser.parse_args(argv)
     fill_defaults(args, FULL, QUICK)
     overrides = {"dataset": args.dataset, "arch": args.arch[0], "ticket": args.tickets[0]}
@@ -55,6 +73,10 @@ def build(argv: Sequence[str] | None) -> Plan:
         overrides["scope"] = args.scope
     if args.rewind_iter is not None:
         overrides["rewind_iter"] = args.rewind_iter
+    for flag in ("rewind_scope", "alias_biases", "save_network", "eval_before_epoch",
+                 "val_fraction"):
+        if getattr(args, flag) is not None:
+            overrides[flag] = getattr(args, flag)
     try:
         base = IMPConfig.from_preset(args.preset, **overrides)
     except ValueError as err:

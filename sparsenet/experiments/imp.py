@@ -8,7 +8,10 @@ gets a fresh Adam optimizer; masks are re-applied after every optimizer step.
 Ticket kinds follow one trajectory each: ``random`` and ``reinit`` prune their own
 trained networks by magnitude too (``random`` keeps only the per-layer counts of that
 pruning), as in the paper's code, rather than borrowing the winning run's masks.
-The saved ticket of a round is the network after the round's last epoch (no selection).
+The saved ticket of a round is by default the network after the round's last epoch
+(``save_network``: or the best-validation / best-test epoch's). The protocol options that
+reproduce the paper's code (rewind scope, aliased biases, evaluation before each epoch,
+no validation split) are listed in docs/fidelity.md; ``bain2022_code`` sets them all.
 """
 
 from __future__ import annotations
@@ -26,11 +29,12 @@ from sparsenet.engine import evaluate, setup_torch, train_epoch
 from sparsenet.experiments.common import (FlatConfig, check_arch_name, check_choice,
                                           check_dataset_name, derived_seed, seeded_model)
 from sparsenet.models.masks import MaskEnforcer, set_mask
-from sparsenet.pruning import (POLICIES, PRESET_NAMES, SCOPES, TICKET_KINDS, MagnitudePruner,
-                               PruneRates, SparsityStats, apply_ticket, get_preset,
-                               prunable_layers, snapshot, sparsity_stats)
+from sparsenet.pruning import (POLICIES, PRESET_NAMES, REWIND_SCOPES, SAVE_NETWORKS, SCOPES,
+                               TICKET_KINDS, MagnitudePruner, PruneRates, SparsityStats,
+                               apply_ticket, get_preset, prunable_layers, rewind_target,
+                               snapshot, sparsity_stats)
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 TICKETS_DIR = "tickets"
 _MASK_STREAM, _REINIT_STREAM = 1, 2
 
@@ -59,8 +63,13 @@ class IMPConfig(FlatConfig):
     lr: float = 1.2e-3
     weight_decay: float = 1e-4
     batch_size: int = 200
-    val_fraction: float = 0.1
+    val_fraction: float = 0.1  # 0: train on the whole training set (no validation split)
     eval_batch_size: int = 1000
+    rewind_scope: str = "all"  # all | prunable | prunable+biases (the paper's, conv nets)
+    alias_biases: bool = False  # the paper's bug: biases not rewound after the first rewind
+    save_network: str = "last"  # last | best_val | best_test (the paper's) network of a round
+    eval_before_epoch: bool = False  # the paper measures before each epoch, never the last one
+    fused_optimizer: bool = True  # fused Adam kernel (same maths, less time per step)
     preset: str | None = None  # a label only: which preset the values came from
 
     def __post_init__(self) -> None:
@@ -69,6 +78,8 @@ class IMPConfig(FlatConfig):
         check_choice("ticket kind", self.ticket, TICKET_KINDS)
         check_choice("prune scope", self.scope, SCOPES)
         check_choice("prune policy", self.policy, POLICIES)
+        check_choice("rewind scope", self.rewind_scope, REWIND_SCOPES)
+        check_choice("save_network", self.save_network, SAVE_NETWORKS)
         if self.preset is not None:
             check_choice("preset", self.preset, PRESET_NAMES)
         _ = self.rates  # validates the three rates
@@ -84,6 +95,8 @@ class IMPConfig(FlatConfig):
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.val_fraction == 0 and self.save_network == "best_val":
+            raise ValueError("save_network best_val needs a validation split (val_fraction > 0)")
 
     @property
     def rates(self) -> PruneRates:
@@ -98,7 +111,9 @@ class IMPConfig(FlatConfig):
             rate_conv=p.rates.conv, rate_hidden=p.rates.hidden, rate_output=p.rates.output,
             scope=p.scope, policy=p.policy, lr=p.lr, weight_decay=p.weight_decay,
             batch_size=p.batch_size, epochs_per_round=p.epochs_per_round, rounds=p.rounds,
-            rewind_iter=p.rewind_iter, preset=name)
+            rewind_iter=p.rewind_iter, rewind_scope=p.rewind_scope,
+            alias_biases=p.alias_biases, save_network=p.save_network,
+            eval_before_epoch=p.eval_before_epoch, val_fraction=p.val_fraction, preset=name)
         values.update(overrides)
         return cls(**values)
 
@@ -115,10 +130,15 @@ class _RoundBest:
     test_at_best_val: float = math.nan
     best_test: float = -math.inf
 
-    def update(self, val_acc: float, test_acc: float) -> None:
-        if not math.isnan(val_acc) and val_acc > self.best_val:  # earliest epoch wins ties
+    def update(self, val_acc: float, test_acc: float) -> tuple[bool, bool]:
+        """Record one evaluation; returns (new best validation, new best test)."""
+        new_val = not math.isnan(val_acc) and val_acc > self.best_val  # earliest epoch wins ties
+        if new_val:
             self.best_val, self.test_at_best_val = val_acc, test_acc
-        self.best_test = max(self.best_test, test_acc)
+        new_test = test_acc > self.best_test
+        if new_test:
+            self.best_test = test_acc
+        return new_val, new_test
 
 
 class IMPExperiment:
@@ -157,13 +177,25 @@ class IMPExperiment:
         self.epoch = 0  # epochs finished in the current round
         self.steps = 0  # optimizer steps taken in round 0 (for the rewind point)
         self.best = _RoundBest()
+        self.best_state: dict[str, torch.Tensor] | None = None  # for save_network best_*
         self.done = False
         self.stats: SparsityStats = sparsity_stats(self.model, self.layers)
 
     # ------------------------------------------------------------------ training
     def _new_optimizer(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.model.parameters(), lr=self.config.lr,
-                                weight_decay=self.config.weight_decay)
+                                weight_decay=self.config.weight_decay,
+                                fused=self.config.fused_optimizer or None)
+
+    def _evaluate(self) -> tuple[float, float]:
+        """(validation, test) accuracy now; the round's best and saved network follow them."""
+        c = self.config
+        val_acc = evaluate(self.model, self.val_x, self.val_y, batch_size=c.eval_batch_size)
+        test_acc = evaluate(self.model, self.test_x, self.test_y, batch_size=c.eval_batch_size)
+        new_val, new_test = self.best.update(val_acc, test_acc)
+        if (c.save_network == "best_val" and new_val) or (c.save_network == "best_test" and new_test):
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        return val_acc, test_acc
 
     def _count_step(self) -> None:
         self.steps += 1
@@ -178,19 +210,21 @@ class IMPExperiment:
         if self.optimizer is None:
             self.optimizer = self._new_optimizer()
         counting = self.round == 0 and self.rewind_state is None
+        if c.eval_before_epoch:  # the paper's timing: the trained last epoch is never measured
+            val_acc, test_acc = self._evaluate()
         loss = train_epoch(self.model, self.optimizer, self.train_x, self.train_y,
                            batch_size=c.batch_size, generator=self.train_gen,
                            enforcer=self.enforcer,
                            after_step=self._count_step if counting else None)
         self.epoch += 1
-        val_acc = evaluate(self.model, self.val_x, self.val_y, batch_size=c.eval_batch_size)
-        test_acc = evaluate(self.model, self.test_x, self.test_y, batch_size=c.eval_batch_size)
-        self.best.update(val_acc, test_acc)
+        if not c.eval_before_epoch:
+            val_acc, test_acc = self._evaluate()
         row: dict[str, Any] = {
             "round": self.round, "epoch": self.epoch,
             "weights_remaining": self.stats.weights_remaining,
             "params_remaining": self.stats.params_remaining,
             "compression": self.stats.compression,
+            "compression_all_params": 1.0 / self.stats.params_remaining,
             "train_loss": loss, "val_acc": val_acc, "test_acc": test_acc,
             "round_end": self.epoch == c.epochs_per_round,
             "arch": c.arch, "dataset": c.dataset, "ticket": c.ticket, "seed": c.seed,
@@ -199,6 +233,7 @@ class IMPExperiment:
             row["round_test_acc_at_best_val"] = self.best.test_at_best_val
             row["round_best_test_acc"] = self.best.best_test  # the paper's test-set selection
             row["round_best_val_acc"] = self.best.best_val if self.best.best_val > -math.inf else math.nan
+            row["saved_network"] = c.save_network
             if self.artifact_dir is not None:
                 self._save_ticket(row)
             if self.round == c.rounds:
@@ -212,31 +247,51 @@ class IMPExperiment:
         if self.rewind_state is None:  # cannot happen after validation; guard anyway
             raise RuntimeError("rewind point was never reached in round 0")
         fresh = None
+        # The paper's aliasing keeps trained biases from its first restore on: round 1 for
+        # random tickets (restored at round 0 too), round 2 for winning tickets.
+        keep_biases = c.alias_biases and (c.ticket == "random" or self.round > 0)
+        target = rewind_target(self.model, self.rewind_state, self.layers, c.rewind_scope,
+                               keep_biases)
         if c.ticket == "reinit":
             seed = derived_seed(c.seed, _REINIT_STREAM, self.round + 1)
             fresh = _to(snapshot(seeded_model(c.arch, self._shape, self._classes, seed)),
                         self.device)
         apply_ticket(c.ticket, self.layers, self.pruner.step(), model=self.model,
-                     rewind_to=self.rewind_state, fresh_init=fresh, generator=self.mask_gen)
+                     rewind_to=target, fresh_init=fresh, generator=self.mask_gen)
         self.enforcer.refresh(self.model)
         self.optimizer = None
         self.round += 1
         self.epoch = 0
         self.best = _RoundBest()
+        self.best_state = None
         self.stats = sparsity_stats(self.model, self.layers)
+
+    def _saved_network(self, row: dict[str, Any]) -> tuple[dict[str, torch.Tensor], float]:
+        """(state, test accuracy) of the network this round's ticket file holds."""
+        c = self.config
+        if c.save_network == "best_val":
+            return self.best_state, self.best.test_at_best_val  # type: ignore[return-value]
+        if c.save_network == "best_test":
+            return self.best_state, self.best.best_test  # type: ignore[return-value]
+        test_acc = row["test_acc"]
+        if c.eval_before_epoch:  # the last epoch was never measured: measure what is saved
+            test_acc = evaluate(self.model, self.test_x, self.test_y, batch_size=c.eval_batch_size)
+        return self.model.state_dict(), test_acc
 
     def _save_ticket(self, row: dict[str, Any]) -> None:
         path = ticket_path(self.artifact_dir, self.round)  # type: ignore[arg-type]
         path.parent.mkdir(parents=True, exist_ok=True)
+        state, test_acc = self._saved_network(row)
         record = {
-            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "state_dict": {k: v.detach().cpu() for k, v in state.items()},
+            "saved_network": self.config.save_network,
             "round": self.round,
             "weights_remaining": self.stats.weights_remaining,
             "params_remaining": self.stats.params_remaining,
             "compression": self.stats.compression,
             "layers": {k: list(v) for k, v in self.stats.layers.items()},
             "input_shape": list(self._shape), "num_classes": self._classes,
-            "test_acc": row["test_acc"],
+            "test_acc": test_acc,
             "config": self.config.to_flat(),
         }
         tmp = path.with_suffix(f".tmp{os.getpid()}")
@@ -259,6 +314,7 @@ class IMPExperiment:
             "torch_rng": torch.get_rng_state(),
             "round": self.round, "epoch": self.epoch, "steps": self.steps, "done": self.done,
             "best": dataclasses.asdict(self.best),
+            "best_state": self.best_state,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -284,6 +340,8 @@ class IMPExperiment:
         self.round, self.epoch = int(state["round"]), int(state["epoch"])
         self.steps, self.done = int(state["steps"]), bool(state["done"])
         self.best = _RoundBest(**{k: float(v) for k, v in state["best"].items()})
+        self.best_state = (None if state["best_state"] is None
+                           else _to(state["best_state"], self.device))
         self.stats = sparsity_stats(self.model, self.layers)
 
 

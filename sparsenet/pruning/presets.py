@@ -4,6 +4,9 @@
 12.5% per round, conv layers never; Adam 1.2e-3, weight decay 1e-4, batch 200, 35 epochs
 per round, 35 rounds.
 
+``bain2022_code``: bain2022 plus every behaviour of the paper's code that differs from
+sparsenet's corrected protocol (docs/fidelity.md), to measure what each one changes.
+
 ``frankle2019``: Frankle & Carbin (2019). LeNet-300-100: hidden 20%, output 10% per round,
 Adam 1.2e-3, batch 60, 50k iterations per round. With the 10% validation split, MNIST
 has 54k training images = 900 iterations per epoch at batch 60, so **55 epochs** (49.5k
@@ -19,6 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sparsenet.pruning.magnitude import PruneRates
+
+# Which network of a round its ticket file holds: the one after the round's last epoch,
+# the one with the best validation accuracy, or the best *test* accuracy (bainro/LTH).
+SAVE_NETWORKS = ("last", "best_val", "best_test")
 
 CONV_ARCHS = ("mnist_conv", "conv2", "conv4", "conv6", "cifar_backbone", "cnn",
               "sparse_cnn", "active_dendrites_cnn")
@@ -36,12 +43,33 @@ class IMPPreset:
     epochs_per_round: int
     rounds: int
     rewind_iter: int = 0
+    # Protocol (docs/fidelity.md): sparsenet's corrected defaults unless a preset says otherwise.
+    rewind_scope: str = "all"
+    alias_biases: bool = False
+    save_network: str = "last"
+    eval_before_epoch: bool = False
+    val_fraction: float = 0.1
 
 
 def _bain2022(arch: str) -> IMPPreset:
+    """The paper's settings with sparsenet's corrected protocol; on conv nets the conv
+    weights are not rewound (the paper's choice, a setting rather than a bug)."""
     return IMPPreset("bain2022", PruneRates(conv=0.0, hidden=0.125, output=0.125), policy="fc",
                      scope="layer", lr=1.2e-3, weight_decay=1e-4, batch_size=200,
-                     epochs_per_round=35, rounds=35)
+                     epochs_per_round=35, rounds=35,
+                     rewind_scope="prunable+biases" if arch in CONV_ARCHS else "all")
+
+
+def _bain2022_code(arch: str) -> IMPPreset:
+    """bainro/LTH main.py as it runs: every bias rewound but aliased to the live tensor (so
+    trained biases are kept from the second rewind on), test accuracy measured before each
+    epoch, the best-test-accuracy network saved, all 60k training images (no validation)."""
+    base = _bain2022(arch)
+    return IMPPreset("bain2022_code", base.rates, policy=base.policy, scope=base.scope,
+                     lr=base.lr, weight_decay=base.weight_decay, batch_size=base.batch_size,
+                     epochs_per_round=base.epochs_per_round, rounds=base.rounds,
+                     rewind_scope="prunable+biases", alias_biases=True, save_network="best_test",
+                     eval_before_epoch=True, val_fraction=0.0)
 
 
 _FC_CONV = {"conv2": (0.10, 2e-4, 27), "conv4": (0.10, 3e-4, 33), "conv6": (0.15, 3e-4, 40)}
@@ -58,7 +86,7 @@ def _frankle2019(arch: str) -> IMPPreset:
                      epochs_per_round=55, rounds=20)
 
 
-_PRESETS = {"bain2022": _bain2022, "frankle2019": _frankle2019}
+_PRESETS = {"bain2022": _bain2022, "bain2022_code": _bain2022_code, "frankle2019": _frankle2019}
 PRESET_NAMES = tuple(_PRESETS)
 
 

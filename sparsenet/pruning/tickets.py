@@ -16,6 +16,10 @@ from sparsenet.models.masks import MASK_NAME, random_mask, set_mask
 from sparsenet.pruning.layers import PrunableLayer
 
 TICKET_KINDS = ("winning", "random", "reinit")
+# What a rewind restores: "all" parameters and buffers (sparsenet), the "prunable" layers'
+# weights and biases only, or "prunable+biases": prunable weights and every bias, conv
+# weights keep training across rounds (bainro/LTH main.py, original_initialization).
+REWIND_SCOPES = ("all", "prunable", "prunable+biases")
 WeightSnapshot = dict[str, torch.Tensor]
 
 
@@ -38,6 +42,27 @@ def restore(model: nn.Module, snap: WeightSnapshot) -> None:
         mask = module._buffers.get(MASK_NAME)
         if mask is not None:
             module.weight.mul_(mask)
+
+
+def rewind_target(model: nn.Module, rewind_to: WeightSnapshot, layers: list[PrunableLayer],
+                  scope: str = "all", keep_biases: bool = False) -> WeightSnapshot:
+    """The snapshot a rewind restores: ``rewind_to`` for the keys in ``scope``, the live
+    values elsewhere. ``keep_biases`` keeps every bias as trained (the paper's aliasing bug:
+    its saved initial biases *are* the live tensors after the first rewind)."""
+    if scope not in REWIND_SCOPES:
+        raise ValueError(f"unknown rewind scope {scope!r}; known: {', '.join(REWIND_SCOPES)}")
+    live = snapshot(model)
+    prunable = {f"{layer.name}.{p}" for layer in layers for p in ("weight", "bias")}
+
+    def rewound(key: str) -> bool:
+        is_bias = key.endswith(".bias")
+        if keep_biases and is_bias:
+            return False
+        if scope == "all":
+            return True
+        return key in prunable or (scope == "prunable+biases" and is_bias)
+
+    return {k: (rewind_to[k] if rewound(k) else v) for k, v in live.items()}
 
 
 def random_masks_like(masks: dict[str, torch.Tensor],

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from sparsenet.tune.resources import cluster_warning, local_problem
+
 EXPERIMENT_FILE = "sparsenet_experiment.json"
 
 
@@ -32,6 +34,9 @@ def add_common_args(parser: argparse.ArgumentParser, *, default_name: str) -> No
     sweep can fill them from its full or its ``--quick`` defaults (:func:`fill_defaults`)."""
     parser.add_argument("--dataset", default=None, help="dataset name; see sparsenet.data")
     parser.add_argument("--seeds", type=int, default=None, help="replicate seeds 0..N-1")
+    parser.add_argument("--seed-list", type=int, nargs="+", default=None, metavar="SEED",
+                        help="explicit replicate seeds instead of --seeds (e.g. 42, or seeds "
+                             "disjoint from a tuning stage)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per round / per task")
     parser.add_argument("--storage", default="./results", help="results root (default ./results)")
     parser.add_argument("--name", default=default_name,
@@ -61,7 +66,13 @@ def add_common_args(parser: argparse.ArgumentParser, *, default_name: str) -> No
 
 
 def fill_defaults(args: argparse.Namespace, full: dict[str, Any], quick: dict[str, Any]) -> None:
-    """Options the user left unset take the sweep's ``--quick`` or full-budget value."""
+    """Options the user left unset take the sweep's ``--quick`` or full-budget value.
+    ``--seed-list`` stands in for ``--seeds`` (its length; :func:`validate` swaps the
+    values into the sweep's seed axis)."""
+    if getattr(args, "seed_list", None) is not None:
+        if args.seeds is not None:
+            raise SweepError("give --seeds N or --seed-list SEED [SEED ...], not both")
+        args.seeds = len(args.seed_list)
     chosen = quick if args.quick else full
     for key in set(full) | set(quick):
         if getattr(args, key, None) is None:
@@ -94,7 +105,32 @@ class Sweep:
         return [type(self.base).from_flat(flat) for flat in self.points()]
 
 
+# Grid axes that hold replicate seeds (the IMP/continual ``seed``, the noise controls').
+SEED_AXES = ("seed", "control_seed")
+
+
+def _check_seed_list(seed_list: Sequence[int] | None) -> None:
+    if seed_list is None:
+        return
+    negative = [s for s in seed_list if s < 0]
+    if negative:
+        raise SweepError(f"--seed-list: seeds must be >= 0, got {negative[0]}")
+    repeated = sorted({s for s in seed_list if list(seed_list).count(s) > 1})
+    if repeated:
+        raise SweepError(f"--seed-list: each seed once, got {repeated[0]} more than once")
+
+
+def _apply_seed_list(sweep: Sweep, seed_list: Sequence[int] | None) -> None:
+    """Sweeps build their seed axis as ``range(args.seeds)``; an explicit list replaces it."""
+    if seed_list is None:
+        return
+    for key in SEED_AXES:
+        if key in sweep.axes and list(sweep.axes[key]) == list(range(len(seed_list))):
+            sweep.axes[key] = list(seed_list)
+
+
 def _check_positive(args: argparse.Namespace) -> None:
+    _check_seed_list(getattr(args, "seed_list", None))
     if args.seeds < 1:
         raise SweepError(f"--seeds must be >= 1, got {args.seeds}")
     if args.epochs is not None and args.epochs < 1:
@@ -163,6 +199,11 @@ def _check_configs_against_data(configs: Sequence[Any], infos: dict[str, Any]) -
 def validate(sweep: Sweep, args: argparse.Namespace) -> list[Any]:
     """All checks that must pass before Ray starts; returns the grid's configs."""
     _check_positive(args)
+    if not args.address:  # a local cluster can never grow: refuse what it cannot run
+        problem = local_problem(args)
+        if problem:
+            raise SweepError(problem)
+    _apply_seed_list(sweep, getattr(args, "seed_list", None))
     try:
         configs = sweep.configs()
     except (ValueError, TypeError) as err:
@@ -196,6 +237,9 @@ def _start_ray(args: argparse.Namespace) -> None:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     if args.address:
         ray.init(address=args.address)
+        warning = cluster_warning(args, ray.cluster_resources())
+        if warning:
+            print(warning, file=sys.stderr)
     else:
         ray.init(num_cpus=args.num_cpus, num_gpus=args.num_gpus, include_dashboard=False)
 

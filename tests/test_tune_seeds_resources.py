@@ -1,0 +1,109 @@
+"""--seed-list and the resource checks: bad input is one line and exit 2 before Ray starts;
+a good seed list becomes the sweep's seed axis."""
+
+import argparse
+
+import pytest
+
+from sparsenet.tune import resources
+from sparsenet.tune.cli import SweepError, add_common_args, fill_defaults
+
+from sweep_helpers import load_sweep, run_main
+
+
+def run(name, *args):
+    import ray
+
+    code, err = run_main(name, *args)
+    assert not ray.is_initialized()
+    return code, err
+
+
+def assert_one_line(code, err, message):
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: ") and message in err, err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seeds", "2", "--seed-list", "42"], "give --seeds N or --seed-list"),
+    (["--seed-list", "3", "-1"], "seeds must be >= 0, got -1"),
+    (["--seed-list", "42", "7", "42"], "each seed once, got 42 more than once"),
+])
+def test_bad_seed_lists_are_one_line(tmp_path, args, message):
+    code, err = run("imp_sparsity", "--quick", "--storage", str(tmp_path), *args)
+    assert_one_line(code, err, message)
+    assert not any(tmp_path.iterdir())
+
+
+def test_seed_list_replaces_the_seed_axis_of_every_sweep(tmp_path, capsys):
+    imp = load_sweep("imp_sparsity")
+    [(sweep, args)] = imp.build(["--quick", "--seed-list", "42", "7", "--storage",
+                                 str(tmp_path)])
+    from sparsenet.tune.cli import validate
+
+    configs = validate(sweep, args)
+    assert sorted({c.seed for c in configs}) == [7, 42]
+    assert len(configs) == 2 * 2  # two seeds x winning/random
+    noise = load_sweep("noise_robustness")
+    [(sweep, args)] = noise.build(["--quick", "--controls", "--seed-list", "5", "--storage",
+                                   str(tmp_path), "--control-kinds", "dense"])
+    configs = validate(sweep, args)
+    assert [c.control.seed for c in configs] == [5]
+
+
+def test_seed_list_dry_run_counts_its_trials(tmp_path, capsys):
+    code, err = run("imp_sparsity", "--quick", "--seed-list", "42", "--storage", str(tmp_path),
+                    "--dry-run")
+    assert code == 0, err
+    assert "2 trials of imp" in capsys.readouterr().out
+
+
+def parsed(*argv):
+    parser = argparse.ArgumentParser()
+    add_common_args(parser, default_name="x")
+    args = parser.parse_args(list(argv))
+    fill_defaults(args, {"seeds": 1}, {"seeds": 1})
+    return args
+
+
+def test_gpus_asked_for_on_a_machine_without_one_fail_fast(tmp_path):
+    if resources.visible_gpus():
+        pytest.skip("this machine has a GPU")
+    code, err = run("imp_sparsity", "--quick", "--storage", str(tmp_path),
+                    "--gpus-per-trial", "1")
+    assert_one_line(code, err, "--gpus-per-trial 1 but torch sees no GPU")
+    assert not any(tmp_path.iterdir())
+    # logical GPUs (--num-gpus) are the user's explicit choice and pass the check
+    assert resources.local_problem(parsed("--gpus-per-trial", "0.25", "--num-gpus", "1")) is None
+    assert "more than --num-gpus" in resources.local_problem(
+        parsed("--gpus-per-trial", "2", "--num-gpus", "1"))
+
+
+def test_more_cpus_per_trial_than_the_machine_fail_fast(tmp_path):
+    code, err = run("imp_sparsity", "--quick", "--storage", str(tmp_path),
+                    "--cpus-per-trial", "512")
+    assert_one_line(code, err, "--cpus-per-trial 512 is more than the")
+    code, err = run("noise_robustness", "--quick", "--controls", "--storage", str(tmp_path),
+                    "--cpus-per-trial", "2", "--num-cpus", "1")
+    assert_one_line(code, err, "more than the 1 CPU(s) of --num-cpus")
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_joined_cluster_is_only_warned_about():
+    args = parsed("--address", "auto", "--gpus-per-trial", "0.5")
+    # no local check with --address: an autoscaling cluster may add GPU nodes
+    message = resources.cluster_warning(args, {"CPU": 8.0})
+    assert message.startswith("warning: ") and "--gpus-per-trial 0.5" in message
+    assert "autoscaler" in message
+    assert resources.cluster_warning(args, {"CPU": 8.0, "GPU": 1.0}) is None
+    assert "--cpus-per-trial 4" in resources.cluster_warning(
+        parsed("--cpus-per-trial", "4"), {"CPU": 2.0})
+
+
+def test_sweep_error_is_raised_by_fill_defaults_for_both_seed_flags():
+    parser = argparse.ArgumentParser()
+    add_common_args(parser, default_name="x")
+    args = parser.parse_args(["--seeds", "3", "--seed-list", "1"])
+    with pytest.raises(SweepError, match="not both"):
+        fill_defaults(args, {"seeds": 1}, {"seeds": 1})

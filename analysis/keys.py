@@ -43,6 +43,8 @@ ROUND = "round"
 ROUND_END = "round_end"
 WEIGHTS_REMAINING = "weights_remaining"
 COMPRESSION = "compression"
+# Dense / remaining over *all* parameters (biases and unpruned layers count): the paper's count.
+COMPRESSION_ALL = "compression_all_params"
 # Accuracy of a round, best first: selected on validation (ours), best test (the paper's).
 IMP_METRICS = ("round_test_acc_at_best_val", "round_best_test_acc", "test_acc")
 IMP_METRIC_LABELS = {"round_test_acc_at_best_val": "test accuracy at best validation epoch",

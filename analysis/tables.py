@@ -36,7 +36,7 @@ def imp_summary(imp: pd.DataFrame, *, metric: str | None = None,
     """settings x ticket x weights remaining -> accuracy mean, std, n over seeds."""
     metric = metric or imp_metric(imp)
     cols = [*settings, keys.TICKET, keys.WEIGHTS_REMAINING, keys.COMPRESSION,
-            "metric", "mean", "std", "n"]
+            keys.COMPRESSION_ALL, "metric", "mean", "std", "n"]
     if metric is None or imp.empty or keys.WEIGHTS_REMAINING not in imp:
         return pd.DataFrame(columns=cols)
     frame = imp.copy()
@@ -46,6 +46,14 @@ def imp_summary(imp: pd.DataFrame, *, metric: str | None = None,
     out = summarize(frame, [*settings, keys.TICKET, "_wr"], metric)
     out = out.rename(columns={"_wr": keys.WEIGHTS_REMAINING})
     out[keys.COMPRESSION] = 1.0 / out[keys.WEIGHTS_REMAINING]
+    out[keys.COMPRESSION_ALL] = np.nan
+    if keys.COMPRESSION_ALL in frame:  # rows written before it existed lack it
+        by = [c for c in (*settings, keys.TICKET) if c in frame]
+        all_params = (frame.groupby([*by, "_wr"], dropna=False)[keys.COMPRESSION_ALL].mean()
+                      .rename("_all").reset_index().rename(columns={"_wr": keys.WEIGHTS_REMAINING}))
+        out = out.drop(columns=keys.COMPRESSION_ALL).merge(
+            all_params, on=[*by, keys.WEIGHTS_REMAINING], how="left")
+        out[keys.COMPRESSION_ALL] = out.pop("_all")
     out["metric"] = metric
     out["_t"] = out[keys.TICKET].map(_ticket_rank)
     out = out.sort_values([*settings, keys.WEIGHTS_REMAINING, "_t"],
@@ -62,6 +70,9 @@ def imp_display(summary: pd.DataFrame, settings: Sequence[str] = ()
         rows = []
         for wr, cell in part.groupby(keys.WEIGHTS_REMAINING, sort=False):
             row = {"weights remaining": percent(wr), "compression": f"{1 / wr:.1f}x"}
+            all_params = cell[keys.COMPRESSION_ALL].dropna() if keys.COMPRESSION_ALL in cell else []
+            if len(all_params):
+                row["compression, all parameters"] = f"{all_params.iloc[0]:.1f}x"
             for t in tickets:
                 hit = cell[cell[keys.TICKET] == t]
                 row[f"{t} (%)"] = pm(*hit[["mean", "std", "n"]].iloc[0]) if len(hit) else "—"

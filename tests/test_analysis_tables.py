@@ -101,3 +101,21 @@ def test_permuted_table_counts_complete_trials_only(tmp_path):
     assert title == "mean accuracy (%) by number of tasks"
     assert list(grid.columns) == ["model", "2 tasks", "3 tasks"]
     assert grid.set_index("model").loc["mlp", "3 tasks"] == pytest.approx(85.2)
+
+
+def test_imp_tables_show_compression_over_all_parameters_when_reported():
+    from analysis.tables import imp_display, imp_summary
+
+    rows = [dict(seed=s, ticket=t, weights_remaining=wr, compression_all_params=ca,
+                 round_test_acc_at_best_val=0.9 + 0.01 * s)
+            for s in range(3) for t in ("winning", "random") for wr, ca in ((1.0, 1.0), (0.5, 1.9))]
+    frame = pd.DataFrame(rows)
+    summary = imp_summary(frame)
+    half = summary[summary["weights_remaining"] == 0.5]
+    assert half["compression"].tolist() == [2.0, 2.0]
+    assert half["compression_all_params"].tolist() == pytest.approx([1.9, 1.9])
+    table = imp_display(summary)[0][1]
+    assert table["compression, all parameters"].tolist() == ["1.0x", "1.9x"]
+    older = imp_summary(frame.drop(columns="compression_all_params"))
+    assert older["compression_all_params"].isna().all()
+    assert "compression, all parameters" not in imp_display(older)[0][1]

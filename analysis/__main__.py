@@ -1,4 +1,5 @@
-"""``python -m analysis report DIR/NAME [...] --out OUTDIR`` (and ``tidy DIR/NAME``)."""
+"""``python -m analysis report DIR/NAME [...] --out OUTDIR``, ``readme-table DIR/NAME [...]``
+(the README's claims table, printed) and ``tidy DIR/NAME``."""
 
 from __future__ import annotations
 
@@ -18,11 +19,16 @@ def _parser() -> argparse.ArgumentParser:
                      help="experiment folders (any kinds; finished or still running)")
     rep.add_argument("--out", required=True, help="folder for report.md, CSVs and PNGs")
     rep.add_argument("--pdf", action="store_true", help="also write each figure as PDF")
-    rep.add_argument("--tolerance", type=float, default=0.5,
-                     help="points below dense accuracy a winning ticket may lose (default 0.5)")
-    rep.add_argument("--alpha", type=float, default=0.05, help="test level (default 0.05)")
-    rep.add_argument("--finished-only", action="store_true",
-                     help="leave out the steps of errored and unfinished trials")
+    readme = sub.add_parser("readme-table", help="print the README's claims table (Markdown)")
+    readme.add_argument("experiments", nargs="+", metavar="DIR/NAME",
+                        help="experiment folders (any kinds; finished or still running)")
+    for p in (rep, readme):
+        p.add_argument("--tolerance", type=float, default=0.5,
+                       help="points below dense accuracy a winning ticket may lose "
+                            "(default 0.5)")
+        p.add_argument("--alpha", type=float, default=0.05, help="test level (default 0.05)")
+        p.add_argument("--finished-only", action="store_true",
+                       help="leave out the steps of errored and unfinished trials")
     tidy = sub.add_parser("tidy", help="write the tidy CSV(s) into an experiment folder")
     tidy.add_argument("experiments", nargs="+", metavar="DIR/NAME")
     return parser
@@ -31,8 +37,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "report" and not 0 < args.alpha < 1:
-        parser.error(f"--alpha must be in (0, 1), got {args.alpha}")
+    if args.command in ("report", "readme-table"):
+        if not 0 < args.alpha < 1:
+            parser.error(f"--alpha must be in (0, 1), got {args.alpha}")
+        if not 0 <= args.tolerance < 100:
+            parser.error(f"--tolerance must be in [0, 100) points, got {args.tolerance}")
     try:
         for exp in args.experiments:  # fail in a second, before the plotting stack loads
             experiment_meta(exp)
@@ -43,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
                                 tolerance=args.tolerance, alpha=args.alpha,
                                 finished_only=args.finished_only)
             print(f"report: {path}")
+        elif args.command == "readme-table":
+            from analysis.report import readme_table
+
+            print(readme_table(args.experiments, tolerance=args.tolerance, alpha=args.alpha,
+                               finished_only=args.finished_only), end="")
         else:
             from analysis.tidy import write_tidy
 

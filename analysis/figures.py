@@ -16,7 +16,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
-from analysis import keys
+from analysis import anchors, keys
 from analysis.continual import mean_matrices
 from analysis.grouping import level_key, setting_groups
 from analysis.tables import imp_metric, network_rank
@@ -94,7 +94,7 @@ def imp_figure(imp: pd.DataFrame, *, metric: str | None = None,
     if metric is None or imp.empty:
         return None
     panels = list(setting_groups(imp, settings))
-    fig, axes = _grid(len(panels))
+    fig, axes = _grid(len(panels), width=5.6)  # room for the published anchors' legend
     for ax, (label, part) in zip(axes, panels):
         data = part.assign(x=100 * level_key(part[keys.WEIGHTS_REMAINING]).to_numpy(),
                            y=100 * part[metric].astype(float))
@@ -105,11 +105,46 @@ def imp_figure(imp: pd.DataFrame, *, metric: str | None = None,
         sns.lineplot(data=data, x="x", y="y", hue=hue, hue_order=order, errorbar="sd",
                      marker="o", markersize=4, ax=ax)
         _percent_log_axis(ax, data["x"].dropna().unique())
+        overlay_ticket_anchors(ax, part["dataset"].iloc[0] if "dataset" in part else None)
         ax.set_xlabel("weights remaining (%)")
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(label or keys.IMP_METRIC_LABELS.get(metric, metric), fontsize=9)
     _legend_once(fig, axes)
     return fig
+
+
+PUBLISHED_STYLE = {"color": "black", "linestyle": "none", "markersize": 9, "zorder": 5}
+
+
+def overlay_ticket_anchors(ax, dataset: str | None) -> None:
+    """Published reference points, marked as such: the weights remaining down to which
+    Frankle & Carbin's tickets match dense and the paper's 33x (vertical lines, any dataset);
+    their dense accuracy on MNIST as stars, on MNIST panels only (accuracy is per dataset)."""
+    fc = anchors.anchor("frankle.matches_dense_down_to")
+    fc_below = anchors.anchor("frankle.first_below_dense")
+    bain = anchors.anchor("bain.weights_remaining")
+    ax.axvline(100 * fc.value, color="0.3", linestyle="--", linewidth=1,
+               label=f"F&C 2019 (published):\n= dense to {100 * fc.value:g}%")
+    ax.axvline(100 * fc_below.value, color="0.3", linestyle=":", linewidth=1,
+               label=f"F&C 2019 (published):\n< dense at {100 * fc_below.value:g}%")
+    ax.axvline(100 * bain.value, color="tab:red", linestyle="-.", linewidth=1,
+               label=f"Bain 2022 (published):\nno loss at {100 * bain.value:g}%")
+    if dataset is not None and anchors.same_dataset(dataset, fc.dataset):
+        acc = 100 * anchors.anchor("frankle.dense_accuracy").value
+        ax.plot([100, 100 * fc.value], [acc, acc], marker="*", **PUBLISHED_STYLE,
+                label="F&C 2019 (published):\nMNIST accuracy")
+
+
+def overlay_numenta(ax, max_tasks: int) -> None:
+    """Numenta's published permuted-MNIST means (final mean accuracy of a k-task run) at
+    k <= the tasks shown: ADN and the 3-layer MLP, as black markers."""
+    for row, marker, label in (("ADN (segments = tasks)", "X", "ADN"),
+                               ("3-layer MLP", "P", "3-layer MLP")):
+        points = [(t, 100 * v) for t, v in anchors.numenta_curve(row) if t <= max_tasks]
+        if points:
+            xs, ys = zip(*points)
+            ax.plot(xs, ys, marker=marker, **PUBLISHED_STYLE,
+                    label=f"Numenta {label}\n(published, MNIST)")
 
 
 def noise_figure(noise: pd.DataFrame, settings: Sequence[str] = ()) -> Figure | None:
@@ -149,6 +184,9 @@ def running_mean_figure(running: pd.DataFrame) -> Figure | None:
         data = data.drop(columns="model", errors="ignore").rename(columns={"label": "model"})
         sns.lineplot(data=data, x="tasks_trained", y="y", hue="model", errorbar="sd",
                      marker="o", markersize=3, ax=ax)
+        parts = dict(zip(by, key))
+        if parts.get("stream", "permuted") == "permuted":
+            overlay_numenta(ax, int(part["tasks_trained"].max()))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("tasks trained")
         ax.set_ylabel("mean accuracy over tasks seen (%)")

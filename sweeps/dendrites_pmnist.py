@@ -4,9 +4,16 @@ Defaults are the paper's: 10 tasks, ADN (784-2048-2048-10, k-winners 5%, weight 
 0.5, 10 segments, one-hot task context) vs a plain MLP of the same width, Adam lr 5e-4,
 batch 256, 3 epochs per task, 5 seeds. Any 28x28 dataset can be permuted.
 
+``--preset paper|numenta`` takes a reference code's whole protocol (context, segment init,
+task 0 unpermuted, all 60k training images, and per arm its learning rate and epochs; see
+sparsenet/continual/presets.py). ``--tune`` gives every arm its own learning rate and
+epochs per task: a Ray Tune search on the validation split, then final runs on the test
+split with other seeds (sparsenet/tune/search.py).
+
     python sweeps/dendrites_pmnist.py --quick                            # offline, ~1 min
     python sweeps/dendrites_pmnist.py --dataset fashion_mnist --seeds 3
-    python sweeps/dendrites_pmnist.py --models active_dendrites_mlp --si on --tasks 10 50
+    python sweeps/dendrites_pmnist.py --preset numenta --models active_dendrites_mlp mlp
+    python sweeps/dendrites_pmnist.py --preset paper --tune --models active_dendrites_mlp mlp
 """
 
 from __future__ import annotations
@@ -16,68 +23,198 @@ import sys
 from typing import Any, Sequence
 
 from analysis.tidy import write_tidy
+from sparsenet.continual.presets import PRESETS, get_preset
 from sparsenet.experiments.continual import DENDRITIC_MODELS, ContinualConfig
 from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
+from sparsenet.tune.search import (DEFAULT_EPOCHS, DEFAULT_LRS, Arm, SearchGrid,
+                                   SearchSettings, tuned_main)
 
 MLP_MODELS = ("mlp", "sparse_mlp", "dendrites_mlp", "active_dendrites_mlp")
-FULL = dict(dataset="mnist", seeds=5, epochs=3, tasks=[10], lr=5e-4, batch_size=256)
+FULL = dict(dataset="mnist", seeds=5, tasks=[10], batch_size=256)
 # digits has 1.2k training images: smaller batches and a larger step make 3 epochs count.
-QUICK = dict(dataset="digits", seeds=1, epochs=3, tasks=[3], hidden=[256, 256], lr=2e-3,
-             batch_size=32)
+QUICK = dict(dataset="digits", seeds=1, tasks=[3], hidden=[256, 256], batch_size=32)
+FULL_HP = dict(lr=5e-4, epochs=3)
+QUICK_HP = dict(lr=2e-3, epochs=3)
 SI_AXIS = {"off": [False], "on": [True], "both": [False, True]}
+# Config fields a grid point's arm (model, SI, number of tasks) may set.
+ARM_KEYS = ("context", "context_infer", "context_input", "num_segments", "context_density", "lr", "epochs_per_task",
+            "reset_optimizer", "batch_size", "hidden", "hidden_input_density",
+            "first_task_identity", "val_fraction", "si_c", "si_xi", "si_grad",
+            "si_start_task", "si_dendrites", "hp_source", "arm")
 
 
-def build(argv: Sequence[str] | None) -> Plan:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(parser, default_name="dendrites_pmnist")
     parser.add_argument("--tasks", type=int, nargs="+", default=None,
                         help="numbers of permuted tasks (grid axis; default 10)")
     parser.add_argument("--models", nargs="+", default=["active_dendrites_mlp", "mlp"],
                         choices=MLP_MODELS, help="networks (grid axis)")
-    parser.add_argument("--context", choices=("onehot", "prototype"), default="onehot",
+    parser.add_argument("--preset", choices=tuple(PRESETS), default=None,
+                        help="a reference protocol: paper (one-hot, 3 epochs, Adam 5e-4) or "
+                             "numenta (nearest prototype, their epochs / lr per arm)")
+    parser.add_argument("--context", choices=("onehot", "prototype"), default=None,
                         help="context of dendritic networks (the paper: onehot task id; "
                              "Numenta: prototype)")
-    parser.add_argument("--context-infer", choices=("oracle", "nearest"), default="oracle",
+    parser.add_argument("--context-infer", choices=("oracle", "nearest"), default=None,
                         help="prototype at test time: the task's own or the nearest to the input")
+    parser.add_argument("--context-density", type=float, default=None,
+                        help="context density that sizes the segments' init (default: "
+                             "1/tasks for onehot, 0.1 for prototype; 1.0: the old init)")
     parser.add_argument("--context-input", action="store_true",
                         help="give non-dendritic baselines the same context as an input")
     parser.add_argument("--si", choices=tuple(SI_AXIS), default="off",
                         help="synaptic intelligence (c=0.1, damping 0.1): off, on, or both")
+    parser.add_argument("--si-dendrites", action=argparse.BooleanOptionalAction, default=None,
+                        help="SI also consolidates dendritic segments (default: no, Numenta's)")
+    parser.add_argument("--first-task-identity", action=argparse.BooleanOptionalAction,
+                        default=None,
+                        help="task 0 is the unpermuted dataset (both references; presets: on)")
+    parser.add_argument("--val-fraction", type=float, default=None,
+                        help="training images held out as validation (presets: 0, train on "
+                             "all; otherwise 0.1)")
+    parser.add_argument("--reset-optimizer", action=argparse.BooleanOptionalAction,
+                        default=None, help="new Adam for every task (numenta preset: on)")
     parser.add_argument("--hidden", type=int, nargs="+", default=None,
                         help="hidden widths (default 2048 2048; --quick 256 256)")
     parser.add_argument("--segments", type=int, default=None, help="dendritic segments (10)")
-    parser.add_argument("--lr", type=float, default=None, help="Adam step (5e-4)")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="Adam step for every arm (5e-4; a preset's per-arm values)")
     parser.add_argument("--batch-size", type=int, default=None, help="batch size (256)")
-    args = parser.parse_args(argv)
+    tune = parser.add_argument_group("fair baselines (--tune)")
+    tune.add_argument("--tune", action="store_true",
+                      help="search lr x epochs per arm on the validation split, then run "
+                           "the final seeds with each arm's chosen values")
+    tune.add_argument("--tune-lr", type=float, nargs="+", default=None,
+                      help=f"learning rates searched (default {' '.join(map(str, DEFAULT_LRS))})")
+    tune.add_argument("--tune-epochs", type=int, nargs="+", default=None,
+                      help=f"epochs per task searched (default "
+                           f"{' '.join(map(str, DEFAULT_EPOCHS))})")
+    tune.add_argument("--tune-tasks", type=int, default=None,
+                      help="tasks of the search runs (a cheaper proxy; default: --tasks)")
+    tune.add_argument("--tune-seed", type=int, default=1000,
+                      help="seed of the search runs (must not be a final seed; default 1000)")
+    tune.add_argument("--tune-scheduler", choices=("asha", "grid"), default="asha",
+                      help="asha stops poor grid points after each task; grid runs all")
+    tune.add_argument("--tune-val-fraction", type=float, default=0.1,
+                      help="validation split of the search runs (default 0.1)")
+    return parser
+
+
+def _arm_values(args: argparse.Namespace, model: str, si: bool, num_tasks: int,
+                user: dict[str, Any]) -> dict[str, Any]:
+    """Every ARM_KEYS value of one grid point: preset, then the user's explicit flags."""
+    dendritic = model in DENDRITIC_MODELS
+    uses_context = dendritic or args.context_input
+    out: dict[str, Any] = {
+        "context": args.context if uses_context else "none",
+        "context_input": bool(args.context_input and not dendritic),
+        "context_density": None, "lr": args.lr, "epochs_per_task": args.epochs,
+        "reset_optimizer": False, "batch_size": args.batch_size,
+        "hidden": list(args.hidden) if args.hidden else None, "hidden_input_density": None,
+        "first_task_identity": False, "val_fraction": 0.1, "si_c": 0.1, "si_xi": 0.1,
+        "si_grad": "task", "si_start_task": 1, "si_dendrites": False,
+        "hp_source": "", "arm": model + ("_si" if si else ""),
+    }
+    if args.preset:
+        preset = get_preset(args.preset)
+        out.update(preset.overrides(model, si, num_tasks, need_hp=not args.tune))
+        if isinstance(out.get("hidden"), tuple):
+            out["hidden"] = list(out["hidden"])
+    if dendritic and user["context_density"] is not None:
+        out["context_density"] = user["context_density"]
+    for key in ("lr", "batch_size", "hidden", "first_task_identity", "val_fraction",
+                "reset_optimizer", "si_dendrites"):
+        if user[key] is not None:
+            out[key] = user[key]
+    if user["epochs"] is not None:
+        out["epochs_per_task"] = user["epochs"]
+    if user["lr"] is not None or user["epochs"] is not None:
+        out["hp_source"] = "cli"
+    out["context_infer"] = args.context_infer if out["context"] == "prototype" else "oracle"
+    segments = args.segments
+    if segments is None and args.preset and get_preset(args.preset).segments_per_task:
+        segments = num_tasks
+    out["num_segments"] = segments if dendritic else None
+    return out
+
+
+def _parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, dict[str, Any]]:
+    args = _parser().parse_args(argv)
+    user = {key: getattr(args, key) for key in (
+        "lr", "epochs", "batch_size", "hidden", "first_task_identity", "val_fraction",
+        "reset_optimizer", "si_dendrites", "context_density")}
+    if user["hidden"]:
+        user["hidden"] = list(user["hidden"])
+    preset = get_preset(args.preset) if args.preset else None
+    args.context = args.context or (preset.context if preset else "onehot")
+    args.context_infer = args.context_infer or (preset.context_infer if preset else "oracle")
     fill_defaults(args, FULL, QUICK)
+    fill_defaults(args, FULL_HP, QUICK_HP)
+    return args, user
 
-    def context_of(flat: dict[str, Any]) -> str:
-        if flat["model"] in DENDRITIC_MODELS or args.context_input:
-            return args.context
-        return "none"
 
-    def segments_of(flat: dict[str, Any]) -> int | None:
-        return args.segments if flat["model"] in DENDRITIC_MODELS else None
-
+def _base_and_points(args: argparse.Namespace, user: dict[str, Any]):
+    """The base config and, per (model, si, num_tasks), its arm values (all validated)."""
+    points = {}
+    for model in args.models:
+        for si in SI_AXIS[args.si]:
+            for tasks in args.tasks:
+                try:
+                    points[(model, si, tasks)] = _arm_values(args, model, si, tasks, user)
+                except ValueError as err:
+                    raise SweepError(str(err)) from err
+    first = points[(args.models[0], SI_AXIS[args.si][0], args.tasks[0])]
     try:
         base = ContinualConfig(
             dataset=args.dataset, stream="permuted", num_tasks=args.tasks[0],
-            model=args.models[0], hidden=tuple(args.hidden) if args.hidden else None,
-            context=args.context if args.models[0] in DENDRITIC_MODELS else "none",
-            context_infer=args.context_infer, lr=args.lr, batch_size=args.batch_size,
-            epochs_per_task=args.epochs)
+            model=args.models[0], si=SI_AXIS[args.si][0], **first)
     except ValueError as err:
         raise SweepError(str(err)) from err
+    return base, points
+
+
+def build(argv: Sequence[str] | None) -> Plan:
+    args, user = _parse(argv)
+    base, points = _base_and_points(args, user)
+
+    def value_of(key: str):
+        return lambda flat: points[(flat["model"], flat["si"], flat["num_tasks"])][key]
+
     axes = {"model": list(args.models), "num_tasks": list(args.tasks),
             "si": SI_AXIS[args.si], "seed": list(range(args.seeds))}
-    derived = {"context": context_of, "context_input": lambda flat: bool(
-        args.context_input and flat["model"] not in DENDRITIC_MODELS)}
-    if args.segments is not None:
-        derived["num_segments"] = segments_of
+    derived = {key: value_of(key) for key in ARM_KEYS}
     return [(Sweep(kind="continual", base=base, axes=axes, derived=derived), args)]
 
 
+def build_tuned(argv: Sequence[str] | None):
+    """``--tune``: one arm per (model, si) at the first --tasks value, and the search."""
+    args, user = _parse(argv)
+    if len(args.tasks) != 1:
+        raise SweepError("--tune takes one --tasks value (the final runs' number of tasks)")
+    if user["lr"] is not None or user["epochs"] is not None:
+        raise SweepError("--tune chooses lr and epochs per arm: drop --lr / --epochs, "
+                         "set --tune-lr / --tune-epochs instead")
+    _, points = _base_and_points(args, user)
+    arms = []
+    for (model, si, tasks), values in points.items():
+        flat = {**ContinualConfig().to_flat(), "dataset": args.dataset, "stream": "permuted",
+                "num_tasks": tasks, "model": model, "si": si, **values, "hp_source": "search"}
+        arms.append(Arm(name=values["arm"], config=flat))
+    try:
+        grid = SearchGrid(lr=tuple(args.tune_lr or DEFAULT_LRS),
+                          epochs_per_task=tuple(args.tune_epochs or DEFAULT_EPOCHS))
+        settings = SearchSettings(grid=grid, tasks=args.tune_tasks or args.tasks[0],
+                                  seed=args.tune_seed, scheduler=args.tune_scheduler,
+                                  val_fraction=args.tune_val_fraction)
+    except ValueError as err:
+        raise SweepError(str(err)) from err
+    return arms, settings, args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if "--tune" in (sys.argv[1:] if argv is None else argv):
+        return tuned_main(build_tuned, argv, after=write_tidy)
     return sweep_main(build, argv, after=write_tidy)
 
 

@@ -13,6 +13,12 @@ Choices, and why:
 - Early stopping restores model weights (and the SI path integral, so importances match
   the restored weights); Adam's moments are kept as they are.
 - Validation during a task uses the same context rule as the test (oracle or nearest).
+- Dendritic segments are initialised for the context's density (``context_density``;
+  None: 1/num_tasks for one-hot, 0.1 for prototypes, Numenta's configured value), as
+  both reference codes do; ``context_density=1.0`` gives the earlier, smaller init.
+- ``eval_split="val"`` fills the accuracy matrix from the validation split instead of the
+  test split: hyper-parameter searches (``sparsenet.tune.search``) select on it.
+- ``first_task_identity``: task 0 is the unpermuted dataset, as in both references.
 """
 
 from __future__ import annotations
@@ -36,8 +42,13 @@ STREAMS = ("permuted", "split")
 DENDRITIC_MODELS = ("dendrites_mlp", "active_dendrites_mlp", "active_dendrites_cnn")
 # Config fields passed to build_model when set (None = the model's own default).
 MODEL_FIELDS = ("hidden", "kw_fraction", "weight_sparsity", "num_segments",
-                "dendrite_sparsity", "conv_channels", "conv_kw", "fc_kw", "boost_strength")
-STATE_VERSION = 1
+                "dendrite_sparsity", "conv_channels", "conv_kw", "fc_kw", "boost_strength",
+                "hidden_input_density")
+# Context density assumed for prototype contexts when sizing the segments' init: the
+# value Numenta's prototype configs set (context_percent_on=0.1; the prototype is dense).
+PROTOTYPE_CONTEXT_DENSITY = 0.1
+EVAL_SPLITS = ("test", "val")
+STATE_VERSION = 2
 
 
 @dataclass
@@ -62,12 +73,18 @@ class ContinualConfig:
     conv_kw: float | None = None
     fc_kw: float | None = None
     boost_strength: float | None = None
+    hidden_input_density: float | None = None  # plain MLP init; Numenta's MLP: 0.5
+    context_density: float | None = None  # segment init; None: by context (see resolve)
     context: str = "onehot"
     context_infer: str = "oracle"
     context_input: bool = False  # baselines: feed the context to a network without dendrites
     si: bool = False
     si_c: float = 0.1
     si_xi: float = 0.1
+    si_dendrites: bool = False  # SI also consolidates dendritic segments (Numenta: no)
+    si_clip: bool = True  # per-task importance clipped at zero (Zenke et al., Numenta)
+    si_grad: str = "task"  # path integral of the task gradient (Zenke) or "total" (Numenta)
+    si_start_task: int = 1  # first penalised task; Numenta's mixin: 2
     lr: float = 5e-4
     weight_decay: float = 0.0
     batch_size: int = 256
@@ -77,8 +94,12 @@ class ContinualConfig:
     reset_optimizer: bool = False
     augment: bool = False  # CIFAR-style flips + affine on training batches
     val_fraction: float = 0.1
+    eval_split: str = "test"  # split the accuracy matrix is measured on ("val": searches)
+    first_task_identity: bool = False  # task 0 unpermuted, as both reference codes
     eval_batch_size: int = 1000
     seed: int = 0
+    arm: str = ""  # label of the comparison arm (set by sweeps; echoed in results)
+    hp_source: str = ""  # where lr / epochs came from: "", "preset:<name>", "search", "cli"
 
     def __post_init__(self) -> None:
         for name in ("hidden", "conv_channels"):
@@ -139,6 +160,27 @@ class ContinualConfig:
             raise ValueError(f"si_c must be >= 0, got {self.si_c}")
         if self.si_xi <= 0:
             raise ValueError(f"si_xi must be > 0, got {self.si_xi}")
+        from sparsenet.continual.si import SI_GRADS
+        if self.si_grad not in SI_GRADS:
+            raise ValueError(f"unknown si_grad {self.si_grad!r}; known: {', '.join(SI_GRADS)}")
+        if self.si_start_task < 1:
+            raise ValueError(f"si_start_task must be >= 1, got {self.si_start_task}")
+        if self.context_density is not None:
+            if not 0.0 < self.context_density <= 1.0:
+                raise ValueError(f"context_density must be in (0, 1], got {self.context_density}")
+            if "context_density" not in options:
+                raise ValueError(f"model {self.model} has no dendrite init to scale; "
+                                 "context_density is for dendritic MLPs")
+        if self.hidden_input_density is not None and not 0.0 < self.hidden_input_density <= 1.0:
+            raise ValueError(f"hidden_input_density must be in (0, 1], "
+                             f"got {self.hidden_input_density}")
+        if self.eval_split not in EVAL_SPLITS:
+            raise ValueError(f"unknown eval_split {self.eval_split!r}; "
+                             f"known: {', '.join(EVAL_SPLITS)}")
+        if self.eval_split == "val" and self.val_fraction == 0.0:
+            raise ValueError("eval_split='val' needs val_fraction > 0")
+        if self.first_task_identity and self.stream != "permuted":
+            raise ValueError("first_task_identity is for stream='permuted'")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if self.weight_decay < 0:
@@ -176,6 +218,23 @@ class ContinualConfig:
         """Epochs a task may run: ``max_epochs`` with early stopping, else ``epochs_per_task``."""
         return self.max_epochs if self.patience > 0 else self.epochs_per_task
 
+    def resolved_context_density(self) -> float | None:
+        """The density that sizes the segments' init (None: the model has no such option).
+
+        Unset, it follows the context as the reference codes do: a one-hot task id has one
+        non-zero entry in ``num_tasks`` (Numenta's one-hot configs: 0.1 for 10 tasks; the
+        paper's code hard-codes 0.05), a prototype gets Numenta's configured 0.1.
+        """
+        from sparsenet.models.registry import model_options  # lazy import
+
+        if not self.dendritic or "context_density" not in model_options(self.model):
+            return None
+        if self.context_density is not None:
+            return self.context_density
+        if self.context == "onehot":
+            return 1.0 / self.num_tasks
+        return PROTOTYPE_CONTEXT_DENSITY
+
     def model_kwargs(self, context_dim: int) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         for name in MODEL_FIELDS:
@@ -184,6 +243,9 @@ class ContinualConfig:
                 kwargs[name] = list(value) if isinstance(value, tuple) else value
         if self.dendritic:
             kwargs["context_dim"] = context_dim
+            density = self.resolved_context_density()
+            if density is not None:
+                kwargs["context_density"] = density
         elif self.context_input:
             kwargs["context_input"] = True
             kwargs["context_dim"] = context_dim
@@ -231,6 +293,9 @@ class ContinualExperiment:
         self.dataset = ds.to(self.device)
         if config.stream == "permuted":
             self.tasks = permuted_tasks(self.dataset, config.num_tasks, config.seed)
+            if config.first_task_identity:
+                self.tasks[0] = dataclasses.replace(self.tasks[0], permutation=None,
+                                                    _perm_on={})
             num_classes = self.dataset.info.num_classes
         else:
             self.tasks = split_tasks(self.dataset, config.num_tasks, config.seed,
@@ -249,7 +314,10 @@ class ContinualExperiment:
                              f"{getattr(self.model, 'uses_context')}, but the config expects "
                              f"{config.uses_context}; update DENDRITIC_MODELS")
         self.optimizer = self._new_optimizer()
-        self.si = (SynapticIntelligence(self.model, c=config.si_c, xi=config.si_xi)
+        self.si = (SynapticIntelligence(self.model, c=config.si_c, xi=config.si_xi,
+                                        clip=config.si_clip,
+                                        include_dendrites=config.si_dendrites,
+                                        grad=config.si_grad, start_task=config.si_start_task)
                    if config.si else None)
         self.matrix = AccuracyMatrix(config.num_tasks)
         self.batch_generator = torch.Generator().manual_seed(config.seed)
@@ -358,7 +426,9 @@ class ContinualExperiment:
             "model": cfg.model, "context": cfg.context, "context_infer": cfg.context_infer,
             "context_input": cfg.context_input, "si": cfg.si,
             "num_tasks": cfg.num_tasks, "seed": cfg.seed, "dataset": cfg.dataset,
-            "stream": cfg.stream,
+            "stream": cfg.stream, "lr": cfg.lr, "epochs_per_task": cfg.epochs_per_task,
+            "arm": cfg.arm, "hp_source": cfg.hp_source, "eval_split": cfg.eval_split,
+            "segment_init_density": cfg.resolved_context_density(),
         }
         if task_end:
             result.update(self._end_task())
@@ -375,7 +445,7 @@ class ContinualExperiment:
             self.si.end_task()
         row, inferred = [], []
         for i in range(t + 1):
-            acc, inf = self.evaluate_task(i, "test")
+            acc, inf = self.evaluate_task(i, self.config.eval_split)
             row.append(acc)
             if inf is not None:
                 inferred.append(inf)

@@ -205,28 +205,44 @@ class DendriticSegments(nn.Module):
 
     The parameter is named ``weight`` (units, segments, context_dim) so the shared
     ``weight_mask`` mechanism (static sparsity, pruning, ``MaskEnforcer``) covers it.
+
+    ``context_density`` is the fraction of context entries taken as non-zero when sizing
+    the initial weights (see :meth:`reset_parameters`): 1/num_tasks for a one-hot task id.
     """
 
     def __init__(self, num_units: int, num_segments: int, context_dim: int,
-                 sparsity: float = 0.0, generator: torch.Generator | None = None):
+                 sparsity: float = 0.0, generator: torch.Generator | None = None,
+                 context_density: float = 1.0):
         super().__init__()
         for name, v in (("num_units", num_units), ("num_segments", num_segments),
                         ("context_dim", context_dim)):
             if int(v) < 1:
                 raise ValueError(f"{name} must be >= 1, got {v}")
+        if not 0.0 < context_density <= 1.0:
+            raise ValueError(f"context_density must be in (0, 1], got {context_density}")
         self.num_units, self.num_segments, self.context_dim = num_units, num_segments, context_dim
         self.sparsity = float(sparsity)
+        self.context_density = float(context_density)
         self.weight = nn.Parameter(torch.empty(num_units, num_segments, context_dim))
         self.reset_parameters()
         if sparsity > 0.0:
             set_mask(self, random_mask(self.weight.shape, sparsity, generator))
 
     def reset_parameters(self) -> None:
-        # Uniform with the fan-in that survives the mask, so a segment's activation has a
-        # comparable scale whatever the dendrite sparsity.
-        fan_in = max(1, round(self.context_dim * (1.0 - self.sparsity)))
-        bound = 1.0 / math.sqrt(fan_in)
-        nn.init.uniform_(self.weight, -bound, bound)
+        """U(-b, b), b = 1/sqrt(context_density * (1 - sparsity) * context_dim).
+
+        Numenta's and the paper's sparse-aware Kaiming bound for segments: the expected
+        number of non-zero context * weight terms, so a segment's activation has the same
+        scale whatever the context's sparsity. With a one-hot context only one term is
+        non-zero: sizing by ``context_dim`` alone makes the segments sqrt(num_tasks) too small.
+        """
+        nn.init.uniform_(self.weight, -self.init_bound, self.init_bound)
+
+    @property
+    def init_bound(self) -> float:
+        """The bound :meth:`reset_parameters` draws from (for tests and reports)."""
+        return 1.0 / math.sqrt(max(self.context_density * (1.0 - self.sparsity)
+                                   * self.context_dim, 1e-12))
 
     def forward(self, context: torch.Tensor) -> torch.Tensor:
         """context (B, context_dim) -> segment activations (B, units, segments), one matmul."""
@@ -277,7 +293,8 @@ class DendriticSegments(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"num_units={self.num_units}, num_segments={self.num_segments}, "
-                f"context_dim={self.context_dim}, sparsity={self.sparsity}")
+                f"context_dim={self.context_dim}, sparsity={self.sparsity}, "
+                f"context_density={self.context_density}")
 
 
 class _AbsMaxSegment(torch.autograd.Function):
@@ -404,7 +421,7 @@ class DendriticLayer(nn.Module):
 
     def __init__(self, base: nn.Linear | nn.Conv2d, num_segments: int, context_dim: int,
                  dendrite_sparsity: float = 0.0, generator: torch.Generator | None = None,
-                 mode: str = "gate"):
+                 mode: str = "gate", context_density: float = 1.0):
         super().__init__()
         if isinstance(base, nn.Linear):
             units = base.out_features
@@ -416,7 +433,7 @@ class DendriticLayer(nn.Module):
             raise ValueError(f"unknown dendrite mode {mode!r}; known: {sorted(_MODES)}")
         self.base = base
         self.segments = DendriticSegments(units, num_segments, context_dim, dendrite_sparsity,
-                                          generator)
+                                          generator, context_density=context_density)
         self.mode = mode
         self._combine = _MODES[mode]
 

@@ -34,6 +34,11 @@ class MLP(Network):
     - ``sparse_output``: the output layer gets ``weight_sparsity`` too (Numenta's DendriticMLP).
     - ``init``: ``sparse_kaiming`` (Numenta's sparsity-aware uniform init; identical in
       distribution to PyTorch's default for a dense ReLU MLP) or ``torch``.
+    - ``context_density``: density of the context the dendrites see, for their init bound
+      (1/num_tasks for a one-hot task id; see ``DendriticSegments.reset_parameters``).
+    - ``hidden_input_density``: input density assumed by ``sparse_kaiming`` after a hidden
+      layer (None: the k-winners fraction, or 1.0 after ReLU; Numenta's dense 3-layer MLP
+      assumes 0.5 after ReLU).
     """
 
     def __init__(self, input_shape: Sequence[int], num_classes: int,
@@ -43,7 +48,8 @@ class MLP(Network):
                  context_input: bool = False, boost_strength: float = 0.0,
                  boost_strength_factor: float = 1.0, duty_cycle_period: int = 1000,
                  k_inference_factor: float = 1.0, sparse_output: bool = True,
-                 init: str = "sparse_kaiming",
+                 init: str = "sparse_kaiming", context_density: float = 1.0,
+                 hidden_input_density: float | None = None,
                  generator: torch.Generator | None = None):
         super().__init__()
         name = type(self).__name__
@@ -57,6 +63,7 @@ class MLP(Network):
         check_sparsity("weight_sparsity", weight_sparsity)
         check_sparsity("dendrite_sparsity", dendrite_sparsity)
         check_fraction("kw_fraction", kw_fraction)
+        check_fraction("hidden_input_density", hidden_input_density)
         self.dendritic = num_segments > 0
         self.context_input = bool(context_input)
         self.uses_context = self.dendritic or self.context_input
@@ -72,7 +79,7 @@ class MLP(Network):
             layer: nn.Module = sparse_linear(in_f, out_f, weight_sparsity, generator)
             if self.dendritic:
                 layer = DendriticLayer(layer, num_segments, self.context_dim, dendrite_sparsity,
-                                       generator)
+                                       generator, context_density=context_density)
             self.hidden.append(layer)
             if kw_fraction is None:
                 self.activations.append(nn.ReLU())
@@ -91,6 +98,8 @@ class MLP(Network):
                 base = layer.base if isinstance(layer, DendriticLayer) else layer
                 sparse_kaiming_uniform_(base, density)
                 density = 1.0 if kw_fraction is None else float(kw_fraction)
+                if hidden_input_density is not None:
+                    density = float(hidden_input_density)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         x = x.flatten(1)

@@ -16,6 +16,7 @@ from torch import nn
 from sparsenet.models.cifar import CifarBackbone
 from sparsenet.models.conv import ConvN, MnistConv, check_input_shape
 from sparsenet.models.mlp import MLP, LeNet300_100
+from sparsenet.models.whydense import WhyDenseCNN
 
 Gen = torch.Generator | None
 Shape = Sequence[int]
@@ -42,11 +43,13 @@ def _conv(depth: int) -> Callable[..., nn.Module]:
 
 def _mlp(input_shape: Shape, num_classes: int, *, hidden: Sequence[int] = (2048, 2048),
          context_input: bool = False, context_dim: int | None = None,
-         init: str = "sparse_kaiming", generator: Gen = None) -> nn.Module:
-    """Dense ReLU MLP; ``context_dim`` is only read when ``context_input`` is True."""
+         init: str = "sparse_kaiming", hidden_input_density: float | None = None,
+         generator: Gen = None) -> nn.Module:
+    """Dense ReLU MLP; ``context_dim`` is only read when ``context_input`` is True.
+    ``hidden_input_density=0.5`` is Numenta's ModifiedInitStandardMLP."""
     return MLP(input_shape, num_classes, hidden, context_input=context_input,
                context_dim=context_dim if context_input else None, init=init,
-               generator=generator)
+               hidden_input_density=hidden_input_density, generator=generator)
 
 
 def _sparse_mlp(input_shape: Shape, num_classes: int, *, hidden: Sequence[int] = (2048, 2048),
@@ -68,12 +71,13 @@ def _sparse_mlp(input_shape: Shape, num_classes: int, *, hidden: Sequence[int] =
 def _dendrites_mlp(input_shape: Shape, num_classes: int, *,
                    hidden: Sequence[int] = (2048, 2048), num_segments: int = 10,
                    context_dim: int | None = None, weight_sparsity: float = 0.5,
-                   dendrite_sparsity: float = 0.0, init: str = "sparse_kaiming",
-                   generator: Gen = None) -> nn.Module:
+                   dendrite_sparsity: float = 0.0, context_density: float = 1.0,
+                   init: str = "sparse_kaiming", generator: Gen = None) -> nn.Module:
     """Dendrites with ReLU, no k-winners ("dendrites only"); weights sparse as in the ADN."""
     return MLP(input_shape, num_classes, hidden, weight_sparsity=weight_sparsity,
                num_segments=num_segments, context_dim=context_dim,
-               dendrite_sparsity=dendrite_sparsity, init=init, generator=generator)
+               dendrite_sparsity=dendrite_sparsity, context_density=context_density,
+               init=init, generator=generator)
 
 
 def _active_dendrites_mlp(input_shape: Shape, num_classes: int, *,
@@ -83,11 +87,13 @@ def _active_dendrites_mlp(input_shape: Shape, num_classes: int, *,
                           boost_strength: float = 0.0, boost_strength_factor: float = 1.0,
                           duty_cycle_period: int = 1000,
                           k_inference_factor: float = 1.0, init: str = "sparse_kaiming",
+                          context_density: float = 1.0,
                           generator: Gen = None) -> nn.Module:
     """Numenta's Active Dendrites Network: dendrites + k-winners 5% + weight sparsity 0.5."""
     return MLP(input_shape, num_classes, hidden, weight_sparsity=weight_sparsity,
                kw_fraction=kw_fraction, num_segments=num_segments, context_dim=context_dim,
-               dendrite_sparsity=dendrite_sparsity, boost_strength=boost_strength,
+               dendrite_sparsity=dendrite_sparsity, context_density=context_density,
+               boost_strength=boost_strength,
                boost_strength_factor=boost_strength_factor,
                duty_cycle_period=duty_cycle_period,
                k_inference_factor=k_inference_factor, init=init, generator=generator)
@@ -157,6 +163,32 @@ def _active_dendrites_cnn(input_shape: Shape, num_classes: int, *,
                          k_inference_factor=k_inference_factor, generator=generator)
 
 
+def _numenta_cnn2_dense(input_shape: Shape, num_classes: int, *,
+                        channels: Sequence[int] = (32, 64), hidden: Sequence[int] = (700,),
+                        conv_padding: int | None = None, generator: Gen = None) -> nn.Module:
+    """Numenta's dense CNN-2 ("How Can We Be So Dense?", MNIST): ReLU, dense weights."""
+    return WhyDenseCNN(input_shape, num_classes, channels=channels, hidden=hidden,
+                       conv_padding=conv_padding, generator=generator)
+
+
+def _numenta_cnn2_sparse(input_shape: Shape, num_classes: int, *,
+                         channels: Sequence[int] = (32, 64), hidden: Sequence[int] = (700,),
+                         conv_kw: Sequence[float] = (0.1, 0.2), fc_kw: Sequence[float] = (0.2,),
+                         conv_weight_density: Sequence[float] = (0.6, 0.45),
+                         fc_weight_density: Sequence[float] = (0.2,),
+                         boost_strength: float = 1.5, boost_strength_factor: float = 0.85,
+                         duty_cycle_period: int = 1000, k_inference_factor: float = 1.0,
+                         conv_padding: int | None = None, generator: Gen = None) -> nn.Module:
+    """Numenta's sparse CNN-2: k-winners with boosting, sparse weights (densities = non-zero)."""
+    return WhyDenseCNN(input_shape, num_classes, channels=channels, hidden=hidden,
+                       conv_kw=conv_kw, fc_kw=fc_kw, conv_weight_density=conv_weight_density,
+                       fc_weight_density=fc_weight_density, boost_strength=boost_strength,
+                       boost_strength_factor=boost_strength_factor,
+                       duty_cycle_period=duty_cycle_period,
+                       k_inference_factor=k_inference_factor, conv_padding=conv_padding,
+                       generator=generator)
+
+
 _FACTORIES: dict[str, Callable[..., nn.Module]] = {
     "lenet300_100": _lenet300_100,
     "mnist_conv": _mnist_conv,
@@ -171,6 +203,8 @@ _FACTORIES: dict[str, Callable[..., nn.Module]] = {
     "cnn": _cnn,
     "sparse_cnn": _sparse_cnn,
     "active_dendrites_cnn": _active_dendrites_cnn,
+    "numenta_cnn2_dense": _numenta_cnn2_dense,
+    "numenta_cnn2_sparse": _numenta_cnn2_sparse,
 }
 
 MODEL_NAMES: tuple[str, ...] = tuple(_FACTORIES)

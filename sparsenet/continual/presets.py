@@ -1,0 +1,141 @@
+"""Protocol presets for permuted-MNIST comparisons: the paper's and Numenta's settings.
+
+A preset is what a reference code fixes besides the network: the context, how the
+segments are initialised, the data protocol and, per arm (model, with or without SI), the
+learning rate and epochs per task. Values are read from the reference codes:
+
+- ``paper`` (bainro/active_dendrites, ``adn_pmnist.py``): one-hot task context, init
+  density 0.05 (``context_percent_on``), Adam 5e-4, 3 epochs per task, batch 256, one Adam
+  for the whole sequence, task 0 unpermuted, all 60k training images. The paper's code has
+  no 10-task values for other arms: they get the ADN's (tune them with ``--tune``).
+- ``numenta`` (numenta/nupic.research, ``projects/dendrites/permutedMNIST/experiments``):
+  prototype context, nearest prototype at test time, init density 0.1, Adam re-created
+  after every task (``reset_optimizer_after_task`` defaults to True there), task 0
+  unpermuted, all 60k training images, one segment per task; ADN epochs / lr per number of tasks from
+  ``prototype.py``, the 3-layer MLP's from ``mlp.py`` (``THREE_LAYER_MLP_*``, with its init
+  assuming ReLU inputs half dense), ADN + SI from ``si_prototype.py`` (20 epochs, Adam 5e-4
+  kept across tasks, width 2000, c = damping = 0.1, path integral of the total gradient,
+  penalty from the third task on). Sparse-only and dendrites-only arms have no published
+  10-task configuration: they get the ADN's values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DENDRITIC = ("dendrites_mlp", "active_dendrites_mlp")
+
+
+@dataclass(frozen=True)
+class ArmValues:
+    """Learning rate and epochs per task of one arm, with where they come from."""
+
+    lr: float
+    epochs_per_task: int
+    source: str
+
+    def __post_init__(self) -> None:
+        if not self.lr > 0:
+            raise ValueError(f"preset lr must be > 0, got {self.lr}")
+        if self.epochs_per_task < 1:
+            raise ValueError(f"preset epochs_per_task must be >= 1, got {self.epochs_per_task}")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A reference protocol. ``arm_values(model, si, num_tasks)`` -> config overrides."""
+
+    name: str
+    context: str
+    context_infer: str
+    context_density: float
+    batch_size: int
+    reset_optimizer: bool
+    first_task_identity: bool = True
+    val_fraction: float = 0.0  # no early stopping: every training image is trained on
+    # Keys: "adn" (any model without SI unless listed), "mlp", "si"; each by num_tasks.
+    values: dict[str, dict[int, ArmValues]] = field(default_factory=dict)
+    mlp_hidden_input_density: float | None = None
+    segments_per_task: bool = False  # Numenta's configs: num_segments = num_tasks
+    si_overrides: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.context_density <= 1.0:
+            raise ValueError(f"preset context_density must be in (0, 1], "
+                             f"got {self.context_density}")
+        if "adn" not in self.values:
+            raise ValueError(f"preset {self.name} needs ADN values")
+
+    def _table(self, model: str, si: bool) -> tuple[str, dict[int, ArmValues]]:
+        if si and "si" in self.values:
+            return "si", self.values["si"]
+        if model == "mlp" and "mlp" in self.values:
+            return "mlp", self.values["mlp"]
+        return "adn", self.values["adn"]
+
+    def arm_values(self, model: str, si: bool, num_tasks: int) -> ArmValues:
+        key, table = self._table(model, si)
+        if num_tasks in table:
+            return table[num_tasks]
+        if len(table) == 1 and 0 in table:  # one value for every number of tasks
+            return table[0]
+        raise ValueError(f"preset {self.name} has no {key} values for {num_tasks} tasks; "
+                         f"known: {', '.join(str(n) for n in sorted(table))} "
+                         "(or set --lr and --epochs, or --tune)")
+
+    def overrides(self, model: str, si: bool, num_tasks: int,
+                  need_hp: bool = True) -> dict[str, Any]:
+        """ContinualConfig fields this preset sets for one arm (``need_hp=False``: a search
+        chooses lr and epochs, so a task count without published values is fine)."""
+        try:
+            values = self.arm_values(model, si, num_tasks)
+        except ValueError:
+            if need_hp:
+                raise
+            values = ArmValues(1e-3, 1, "placeholder: chosen by the search")
+        out: dict[str, Any] = {
+            "lr": values.lr, "epochs_per_task": values.epochs_per_task,
+            "reset_optimizer": self.reset_optimizer, "batch_size": self.batch_size,
+            "first_task_identity": self.first_task_identity,
+            "val_fraction": self.val_fraction,
+            "hidden_input_density": (self.mlp_hidden_input_density if model == "mlp"
+                                     else None),
+            "context_density": self.context_density if model in DENDRITIC else None,
+            "hp_source": f"preset:{self.name}",
+        }
+        if si:
+            out.update(self.si_overrides)
+        return out
+
+
+_PAPER_ADN = ArmValues(5e-4, 3, "bainro/active_dendrites adn_pmnist.py")
+_ADN = "numenta/nupic.research projects/dendrites/permutedMNIST/experiments/prototype.py"
+_MLP = "numenta/nupic.research projects/dendrites/permutedMNIST/experiments/mlp.py"
+_SI = "numenta/nupic.research projects/dendrites/permutedMNIST/experiments/si_prototype.py"
+
+PRESETS: dict[str, Preset] = {
+    "paper": Preset(
+        name="paper", context="onehot", context_infer="oracle", context_density=0.05,
+        batch_size=256, reset_optimizer=False, values={"adn": {0: _PAPER_ADN}}),
+    "numenta": Preset(
+        name="numenta", context="prototype", context_infer="nearest", context_density=0.1,
+        batch_size=256, reset_optimizer=True,
+        values={
+            "adn": {2: ArmValues(5e-4, 1, _ADN), 5: ArmValues(5e-4, 1, _ADN),
+                    10: ArmValues(5e-4, 3, _ADN), 25: ArmValues(3e-4, 5, _ADN),
+                    50: ArmValues(3e-4, 3, _ADN), 100: ArmValues(1e-4, 3, _ADN)},
+            "mlp": {10: ArmValues(3e-6, 5, _MLP), 100: ArmValues(1e-6, 3, _MLP)},
+            "si": {n: ArmValues(5e-4, 20, _SI) for n in (10, 50, 100)},
+        },
+        mlp_hidden_input_density=0.5, segments_per_task=True,
+        si_overrides={"reset_optimizer": False, "hidden": (2000, 2000), "si_c": 0.1,
+                      "si_xi": 0.1, "si_grad": "total", "si_start_task": 2,
+                      "si_dendrites": False}),
+}
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+    return PRESETS[name]

@@ -10,6 +10,7 @@ folder must be writable, and an existing experiment is never overwritten without
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import itertools
 import json
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from sparsenet.tune.resources import cluster_warning, local_problem
+from sparsenet.tune.tracking import TRACKERS, check_tracking
 
 EXPERIMENT_FILE = "sparsenet_experiment.json"
 
@@ -63,6 +65,16 @@ def add_common_args(parser: argparse.ArgumentParser, *, default_name: str) -> No
                         help="where datasets are looked for / downloaded (env SPARSENET_DATA)")
     parser.add_argument("--dry-run", action="store_true",
                         help="validate and print the grid, start nothing")
+    parser.add_argument("--verbose", action="store_true",
+                        help="Ray's own status tables and worker logs instead of the compact "
+                             "progress display")
+    parser.add_argument("--tracking", choices=TRACKERS, default=None,
+                        help="also log every trial to MLflow or Weights & Biases (Ray Tune's "
+                             "logger callbacks; pip install 'sparsenet[mlflow]' / '[wandb]')")
+    parser.add_argument("--tracking-uri", default=None,
+                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else ./mlruns)")
+    parser.add_argument("--tracking-project", default=None,
+                        help="W&B project (default: --name)")
 
 
 def fill_defaults(args: argparse.Namespace, full: dict[str, Any], quick: dict[str, Any]) -> None:
@@ -203,6 +215,9 @@ def validate(sweep: Sweep, args: argparse.Namespace) -> list[Any]:
         problem = local_problem(args)
         if problem:
             raise SweepError(problem)
+    problem = check_tracking(args)
+    if problem:
+        raise SweepError(problem)
     _apply_seed_list(sweep, getattr(args, "seed_list", None))
     try:
         configs = sweep.configs()
@@ -232,16 +247,26 @@ def _derive(fn: Callable[[dict[str, Any]], Any], spec: Any) -> Any:
 
 
 def _start_ray(args: argparse.Namespace) -> None:
+    import logging
+
     import ray
 
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    verbose = getattr(args, "verbose", False)
+    # Quiet by default: no worker output or INFO logs on the console (all of it is still in
+    # Ray's session logs and the trial folders); --verbose brings them back.
+    quiet = dict(log_to_driver=verbose, logging_level=logging.INFO if verbose else logging.WARNING)
+    if not verbose:
+        logging.getLogger("ray.tune").setLevel(logging.WARNING)
+        logging.getLogger("ray.train").setLevel(logging.WARNING)
     if args.address:
-        ray.init(address=args.address)
+        ray.init(address=args.address, **quiet)
         warning = cluster_warning(args, ray.cluster_resources())
         if warning:
             print(warning, file=sys.stderr)
     else:
-        ray.init(num_cpus=args.num_cpus, num_gpus=args.num_gpus, include_dashboard=False)
+        ray.init(num_cpus=args.num_cpus, num_gpus=args.num_gpus, include_dashboard=False,
+                 **quiet)
 
 
 def _write_experiment_file(exp_dir: Path, sweep: Sweep, argv: Sequence[str],
@@ -273,11 +298,16 @@ def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None
     import ray
     from ray import tune
 
+    from sparsenet.tune.console import ConsoleProgress
+    from sparsenet.tune.tracking import tracking_callbacks
     from sparsenet.tune.trainable import ExperimentTrainable
 
     _write_experiment_file(exp_dir, sweep, argv if argv is not None else sys.argv[1:], len(configs))
     trainable = tune.with_resources(ExperimentTrainable,
                                     {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial})
+    verbose = getattr(args, "verbose", False)
+    callbacks = [] if verbose else [ConsoleProgress(sweep.kind, len(configs), list(sweep.axes))]
+    callbacks += tracking_callbacks(args)
     _start_ray(args)
     try:
         if args.resume:
@@ -295,13 +325,38 @@ def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None
                                                             checkpoint_at_end=True),
                     failure_config=tune.FailureConfig(max_failures=args.max_failures),
                     sync_config=tune.SyncConfig(sync_artifacts=True),
-                    verbose=1,
+                    callbacks=callbacks,
+                    verbose=1 if verbose else 0,
                 ),
             )
-        results = tuner.fit()
+        with _quiet_tune(verbose):
+            results = tuner.fit()
     finally:
         ray.shutdown()
     return exp_dir, results
+
+
+# Tune's settings that make it quiet: its older console reporter (silent at verbose=0; the
+# newer one prints a configuration box at any level) and no snapshot-frequency warnings.
+_QUIET_TUNE = {"RAY_AIR_NEW_OUTPUT": "0",
+               "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0"}
+
+
+@contextlib.contextmanager
+def _quiet_tune(verbose: bool):
+    """Set :data:`_QUIET_TUNE` in the environment for one ``fit()`` (unless ``--verbose``)."""
+    saved = {key: os.environ.get(key) for key in _QUIET_TUNE}
+    if not verbose:
+        for key, value in _QUIET_TUNE.items():
+            os.environ.setdefault(key, value)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 Plan = list[tuple[Sweep, argparse.Namespace]]
@@ -329,6 +384,7 @@ def sweep_main(build: Callable[[Sequence[str] | None], Plan],
             if after is not None:
                 after(exp_dir)
             print(describe_results(exp_dir, results))
+            print_headline(exp_dir)
             outputs.append(str(exp_dir))
             errored = errored or any(r.error is not None for r in results)
     except SweepError as err:
@@ -338,6 +394,17 @@ def sweep_main(build: Callable[[Sequence[str] | None], Plan],
         print(f"report (all): python -m analysis report {' '.join(outputs)} --out "
               f"{Path(outputs[0]).parent}/{plan[0][1].name}_report")
     return 1 if errored else 0
+
+
+def print_headline(exp_dir: Path) -> None:
+    """The sweep's answer (from its folder, through analysis); never fails the sweep."""
+    from sparsenet.tune.headline import headline_lines
+
+    try:
+        lines = headline_lines(exp_dir)
+    except Exception as err:  # noqa: BLE001 - the results are safe; the report can say more
+        lines = [f"(no headline: {type(err).__name__}: {err})"]
+    print("\n".join(lines))
 
 
 def describe_results(exp_dir: Path, results) -> str:

@@ -1,0 +1,101 @@
+"""The answer a sweep prints when it ends, read back from its experiment folder.
+
+The numbers come from the ``analysis`` package (the same tables as ``python -m analysis
+report``), so the console and the report never disagree. ``analysis`` ships with sparsenet
+and is imported only here, only when a sweep has finished.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _plain(text: str) -> str:
+    return text.replace("**", "")
+
+
+def headline_lines(exp_dir: str | Path, tolerance: float = 0.5, alpha: float = 0.05) -> list[str]:
+    """IMP: the accuracy-vs-weights-remaining table and the headline compression; noise:
+    the hypothesis verdicts; continual: mean accuracy and forgetting per model."""
+    from analysis import keys
+    from analysis.loading import load_experiment
+    from analysis.tidy import tidy_frames
+
+    results = load_experiment(exp_dir)
+    frames = tidy_frames(results)
+    kind = results.kinds[0]
+    if kind == "imp":
+        return _imp(results, frames.get("imp"), tolerance)
+    if kind == "noise":
+        return _noise(results, frames.get("noise_scores"), alpha)
+    return _continual(results, frames.get("continual"), keys)
+
+
+def _imp(results, imp, tolerance: float) -> list[str]:
+    from analysis import keys
+    from analysis import tables as T
+    from analysis.grouping import setting_columns
+    from analysis.markdown import table
+
+    if imp is None or imp.empty or T.imp_metric(imp) is None:
+        return ["lottery tickets: no round finished"]
+    metric = T.imp_metric(imp)
+    settings = setting_columns(imp, results.of_kind("imp").config_columns, [keys.TICKET])
+    lines = [f"lottery tickets: {keys.IMP_METRIC_LABELS.get(metric, metric)}, mean ± std "
+             f"over seeds (n)"]
+    summary = T.imp_summary(imp, metric=metric, settings=settings)
+    for label, frame in T.imp_display(summary, settings):
+        if label:
+            lines.append(label)
+        lines += table(frame).rstrip("\n").splitlines()
+    headline = T.imp_headline(imp, tolerance=tolerance, metric=metric, settings=settings)
+    lines += [f"headline: {_plain(s)}" for s in T.headline_sentences(headline)]
+    return lines
+
+
+def _noise(results, scores, alpha: float) -> list[str]:
+    from analysis import keys
+    from analysis.grouping import setting_columns
+    from analysis.hypothesis import hypothesis_summary, noise_hypothesis
+
+    if scores is None or scores.empty:
+        return ["noise: no network evaluated"]
+    settings = setting_columns(scores, results.of_kind("noise").config_columns, keys.NOISE_AXES)
+    tests = noise_hypothesis(scores, settings, alpha=alpha, resamples=2000)
+    lines = ["noise: hypothesis 'weight sparsity alone improves noise robustness' "
+             f"(paired, one-sided, alpha {alpha:g})"]
+    if tests.empty:
+        return lines + ["  no sparse network paired with a dense one"]
+    lines += [f"  {s}" for s in hypothesis_summary(tests)]
+    tested = tests[tests["verdict"] != "untestable"]
+    lines += [f"  {text}" for text in tested["text"]]
+    return lines
+
+
+def _continual(results, continual, keys) -> list[str]:
+    from analysis import tables as T
+    from analysis.continual import continual_trials, running_means
+    from analysis.grouping import setting_columns
+    from analysis.markdown import table
+
+    if continual is None or continual.empty:
+        return ["continual: no task finished"]
+    sub = results.of_kind("continual")
+    trials = continual_trials(continual, sub.history)
+    settings = setting_columns(trials, sub.config_columns, T.CONTINUAL_AXES)
+    lines = ["continual: mean accuracy over all tasks and forgetting, mean ± std over seeds"]
+    for stream in ("permuted", "split"):
+        mine = trials[trials["stream"] == stream] if "stream" in trials else trials.iloc[:0]
+        if mine.empty:
+            continue
+        if stream == "permuted":
+            displays = T.permuted_display(T.permuted_summary(mine, settings), settings)
+        else:
+            displays = T.split_display(T.split_summary(mine, running_means(continual), settings),
+                                       settings)
+        for label, frame in displays:
+            keep = [c for c in frame.columns if not c.startswith("after task")
+                    or c == frame.columns[-3]]  # split: the last running mean only
+            lines.append(f"{stream}{': ' + label if label else ''}")
+            lines += table(frame[keep]).rstrip("\n").splitlines()
+    return lines

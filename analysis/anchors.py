@@ -52,7 +52,7 @@ _LIST = [
     _a("numenta.noise.max", 2, 110_000, "correct images", "mnist", NUMENTA_NOISE,
        "(max 110,000 on MNIST)"),
     _a("numenta.noise.levels", 2, 11, "levels", "mnist", NUMENTA_NOISE,
-       "levels 0 to 0.5 in steps of 0.05", "0, 0.05, ..., 0.5"),
+       "over those 11 levels", "levels 0 to 0.5 in steps of 0.05"),
     _a("numenta.noise.dense_cnn2", 2, 97_040, "correct images", "mnist", NUMENTA_NOISE,
        "dense CNN-2 97,040"),
     _a("numenta.noise.sparse_cnn2", 2, 103_764, "correct images", "mnist", NUMENTA_NOISE,

@@ -203,7 +203,7 @@ def claim1(imp: pd.DataFrame, settings: Sequence[str] = (), *, metric: str | Non
             rows.append(_row(1, **common, value="—", n=0, verdict=NOT_RUN,
                              rule="not run: no random tickets at that compression"))
             continue
-        if best_cmp is None:
+        if best_cmp is None and n_dense >= MIN_SEEDS:
             rows.append(_row(1, **common, value="—", n=n_dense,
                              verdict=f"{INCONCLUSIVE} (no pruned round within tolerance)",
                              rule="winning vs random is compared at the headline compression; "

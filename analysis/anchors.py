@@ -13,7 +13,8 @@ VERSION = "2026-11-29.1"
 
 BAIN = "Bain 2022, The Role of Biology in Deep Learning (arXiv:2209.04425)"
 FRANKLE = "Frankle & Carbin 2019, The Lottery Ticket Hypothesis (ICLR)"
-NUMENTA_ADN = "Iyer et al. 2022 (Numenta), Avoiding Catastrophe: Active Dendrites (Front. Neurorobot.)"
+NUMENTA_ADN = ("Iyer et al. 2022 (Numenta), Avoiding Catastrophe: Active Dendrites "
+               "(Front. Neurorobot.)")
 NUMENTA_NOISE = "Ahmad & Scheinkman 2019 (Numenta), How Can We Be So Dense?"
 
 
@@ -116,5 +117,5 @@ def numenta_curve(row: str) -> list[tuple[int, float]]:
 
 
 def same_dataset(ours: object, published: str) -> bool:
-    """``mnist`` matches ``MNIST`` but not ``fashion_mnist``: absolute numbers need the same data."""
+    """``mnist`` matches ``MNIST``, not ``fashion_mnist``: absolute numbers need the same data."""
     return str(ours).strip().lower() == published.lower()

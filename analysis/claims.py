@@ -151,8 +151,8 @@ def claim1(imp: pd.DataFrame, settings: Sequence[str] = (), *, metric: str | Non
             continue
         published, published_text, source = _imp_anchor(part)
         threshold = published / COMPRESSION_SLACK
-        base = dict(dataset=_dataset(part), protocol=_protocol(part, label, [_first(part, "arch")]),
-                    metric=metric, source=source)
+        base = dict(dataset=_dataset(part), metric=metric, source=source,
+                    protocol=_protocol(part, label, [_first(part, "arch")]))
         levels = sorted(win["_wr"].dropna().unique(), reverse=True)
         dense = _per_seed(win[win["_wr"] == levels[0]], metric)
         walk = _ticket_walk(win, levels, dense, metric, margin, alpha, resamples)
@@ -216,10 +216,6 @@ def claim1(imp: pd.DataFrame, settings: Sequence[str] = (), *, metric: str | Non
                          ci_high=100 * cmp["ci_high"], n=cmp["n"], p_value=cmp["p_greater"],
                          verdict=_three_way(cmp["n"], cmp["p_greater"], cmp["p_less"], alpha)))
     return rows
-
-
-def _points(diff: float) -> str:
-    return f"{100 * diff:+.2f} points" if np.isfinite(diff) else "—"
 
 
 # --- claim 2: noise ----------------------------------------------------------------------------

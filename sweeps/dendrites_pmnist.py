@@ -37,8 +37,9 @@ FULL_HP = dict(lr=5e-4, epochs=3)
 QUICK_HP = dict(lr=2e-3, epochs=3)
 SI_AXIS = {"off": [False], "on": [True], "both": [False, True]}
 # Config fields a grid point's arm (model, SI, number of tasks) may set.
-ARM_KEYS = ("context", "context_infer", "context_input", "num_segments", "context_density", "lr", "epochs_per_task",
-            "reset_optimizer", "batch_size", "hidden", "hidden_input_density",
+ARM_KEYS = ("context", "context_infer", "context_input", "num_segments", "context_density",
+            "lr", "epochs_per_task", "reset_optimizer", "batch_size", "hidden",
+            "hidden_input_density",
             "first_task_identity", "val_fraction", "si_c", "si_xi", "si_grad",
             "si_start_task", "si_dendrites", "hp_source", "arm")
 
@@ -96,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="seed of the search runs (must not be a final seed; default 1000)")
     tune.add_argument("--tune-scheduler", choices=("asha", "grid"), default="asha",
                       help="asha stops poor grid points after each task; grid runs all")
+    tune.add_argument("--tune-grace-tasks", type=int, default=3,
+                      help="tasks every grid point trains before ASHA compares (default 3)")
     tune.add_argument("--tune-val-fraction", type=float, default=0.1,
                       help="validation split of the search runs (default 0.1)")
     return parser
@@ -206,6 +209,7 @@ def build_tuned(argv: Sequence[str] | None):
                           epochs_per_task=tuple(args.tune_epochs or DEFAULT_EPOCHS))
         settings = SearchSettings(grid=grid, tasks=args.tune_tasks or args.tasks[0],
                                   seed=args.tune_seed, scheduler=args.tune_scheduler,
+                                  grace_tasks=args.tune_grace_tasks,
                                   val_fraction=args.tune_val_fraction)
     except ValueError as err:
         raise SweepError(str(err)) from err

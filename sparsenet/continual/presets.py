@@ -11,12 +11,12 @@ learning rate and epochs per task. Values are read from the reference codes:
 - ``numenta`` (numenta/nupic.research, ``projects/dendrites/permutedMNIST/experiments``):
   prototype context, nearest prototype at test time, init density 0.1, Adam re-created
   after every task (``reset_optimizer_after_task`` defaults to True there), task 0
-  unpermuted, all 60k training images, one segment per task; ADN epochs / lr per number of tasks from
-  ``prototype.py``, the 3-layer MLP's from ``mlp.py`` (``THREE_LAYER_MLP_*``, with its init
-  assuming ReLU inputs half dense), ADN + SI from ``si_prototype.py`` (20 epochs, Adam 5e-4
-  kept across tasks, width 2000, c = damping = 0.1, path integral of the total gradient,
-  penalty from the third task on). Sparse-only and dendrites-only arms have no published
-  10-task configuration: they get the ADN's values.
+  unpermuted, all 60k training images, one segment per task; ADN epochs / lr per number
+  of tasks from ``prototype.py``, the 3-layer MLP's from ``mlp.py`` (``THREE_LAYER_MLP_*``,
+  with its init assuming ReLU inputs half dense), ADN + SI from ``si_prototype.py`` (20
+  epochs, Adam 5e-4 kept across tasks, width 2000, c = damping = 0.1, path integral of the
+  total gradient, penalty from the third task on). Sparse-only and dendrites-only arms
+  have no published 10-task configuration: they get the ADN's values.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ a strawman (an MLP at the ADN's Adam 5e-4 forgets far more than at its own 3e-6)
    from ``val``; ``eval_split="val"``). ASHA stops grid points that trail after a task;
    only points that finished every proxy task can be chosen (an early stop saw fewer
    tasks, so less forgetting, and would look better than it is).
+   ASHA's first rung is after ``grace_tasks`` tasks (default 3): earlier, mean accuracy
+   only measures plasticity and would prune the slow, stable settings a continual
+   baseline needs (an MLP at Adam 3e-6).
 2. Final runs: every arm with its chosen values, the full setting, the test split and
    seeds that the search did not use.
 
@@ -75,7 +78,9 @@ class SearchSettings:
     tasks: int
     seed: int = 1000
     scheduler: str = "asha"
-    grace_tasks: int = 1
+    # ASHA's first comparison: after one task there is nothing to forget yet, and the
+    # fastest learner (the highest lr) wins; after 3, forgetting already counts.
+    grace_tasks: int = 3
     reduction_factor: int = 3
     val_fraction: float = 0.1
 
@@ -88,7 +93,7 @@ class SearchSettings:
         if not 0.0 < self.val_fraction < 1.0:
             raise ValueError(f"--tune-val-fraction must be in (0, 1), got {self.val_fraction}")
         if self.grace_tasks < 1 or self.reduction_factor < 2:
-            raise ValueError("grace_tasks must be >= 1 and reduction_factor >= 2")
+            raise ValueError("--tune-grace-tasks must be >= 1 and reduction_factor >= 2")
 
 
 @dataclass(frozen=True)
@@ -255,6 +260,9 @@ def tuned_main(build: Callable[[Sequence[str] | None], tuple[list[Arm], SearchSe
     try:
         arms, settings, args = build(argv)
         _check_positive(args)
+        if "://" in str(args.storage):
+            raise SweepError("--tune writes its search and final runs to a folder (local or "
+                             "shared); object storage URIs are not supported for --tune yet")
         final_seeds = list(range(args.seeds))
         validate_plan(arms, settings, final_seeds)
         _check_data(sorted({arm.config["dataset"] for arm in arms}), args.data_dir)

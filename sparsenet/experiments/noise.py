@@ -9,7 +9,9 @@ Two modes of one experiment kind:
   ``step()``; the last step also evaluates it under noise. Controls separate the two
   kinds of sparsity the hypothesis conflates: ``dense``, ``weight_sparse`` (random static
   mask at a matched weight fraction), ``activation_sparse`` (k-winners, dense weights),
-  ``both``.
+  ``both``. ``numenta_dense_cnn2`` / ``numenta_sparse_cnn2`` are Numenta's own CNN-2
+  networks ("How Can We Be So Dense?"), whose noise score showed activation sparsity
+  helping; :meth:`ControlConfig.numenta` gives them Numenta's training recipe too.
 
 Noise is drawn from a seed that depends only on (``noise_seed``, noise type, level), so
 every network of a study sees exactly the same noisy images (paired comparisons).
@@ -33,12 +35,21 @@ from sparsenet.engine import count_correct, evaluate, setup_torch, train_epoch
 from sparsenet.experiments.common import (check_choice, check_dataset_name, derived_seed,
                                           seeded_model)
 from sparsenet.experiments.imp import TICKETS_DIR, load_ticket, read_ticket
+from sparsenet.models.layers import update_boost_strength
 from sparsenet.models.masks import MaskEnforcer, random_mask, set_mask
 from sparsenet.pruning import prunable_layers, sparsity_stats
 
 DEFAULT_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 DEFAULT_PRUNED_FRACTIONS = (0.70, 0.80, 0.967)
-CONTROL_KINDS = ("dense", "weight_sparse", "activation_sparse", "both")
+CONTROL_KINDS = ("dense", "weight_sparse", "activation_sparse", "both")  # the MLP controls
+NUMENTA_KINDS = ("numenta_dense_cnn2", "numenta_sparse_cnn2")
+ALL_CONTROL_KINDS = CONTROL_KINDS + NUMENTA_KINDS
+NUMENTA_ARCHS = {"numenta_dense_cnn2": "numenta_cnn2_dense",
+                 "numenta_sparse_cnn2": "numenta_cnn2_sparse"}
+# Numenta's protocol: 11 levels 0..0.5, pixels set to mean + 2 sigma (noise type "numenta").
+NUMENTA_LEVELS = tuple(round(0.05 * i, 2) for i in range(11))
+NUMENTA_NOISE_TYPES = ("numenta",)
+OPTIMIZERS = ("adam", "sgd")
 DENSE = "dense"
 CONTROL_PREFIX = "control:"
 STATE_VERSION = 1
@@ -107,6 +118,17 @@ def evaluate_under_noise(model: nn.Module, x_raw: torch.Tensor, y: torch.Tensor,
 
 
 # ---------------------------------------------------------------- configs
+def numenta_recipe(kind: str) -> dict[str, Any]:
+    """Numenta's MNIST training of ``kind`` (projects/whydense/mnist/experiments.cfg):
+    SGD, StepLR gamma 0.8 per epoch, batch 64, 15 epochs on all 60k training images;
+    dense CNN-2 lr 0.01 momentum 0.9, sparse CNN-2 lr 0.02 no momentum, first epoch batch 4."""
+    check_choice("Numenta control kind", kind, NUMENTA_KINDS)
+    sparse = kind == "numenta_sparse_cnn2"
+    return dict(optimizer="sgd", lr=0.02 if sparse else 0.01, momentum=0.0 if sparse else 0.9,
+                lr_gamma=0.8, weight_decay=0.0, batch_size=64,
+                first_epoch_batch_size=4 if sparse else None, epochs=15, val_fraction=0.0)
+
+
 @dataclass
 class ControlConfig:
     """A control network trained from scratch (defaults: the paper's LeNet-300-100 budget).
@@ -115,6 +137,13 @@ class ControlConfig:
     (output included, like IMP's "fc" policy) at random, so the weight count matches a
     ticket at the same pruned fraction (0.7: 30% non-zero, as Numenta's weight-sparse net
     and the paper's 70%-pruned tickets). ``kw_fraction``: k-winners per hidden layer.
+    ``hidden``, ``weight_sparsity``, ``kw_fraction``, ``boost_strength(_factor)`` shape the
+    MLP kinds only; the Numenta kinds are their registry networks with Numenta's values.
+
+    Training: ``optimizer`` adam (the paper) or sgd with ``momentum``; the rate is
+    multiplied by ``lr_gamma`` after every epoch (StepLR); the first epoch uses
+    ``first_epoch_batch_size`` (None: ``batch_size``). K-winners boost strengths decay by
+    their factor before every epoch, the first included (Numenta's ``pre_epoch``).
     """
 
     kind: str = "dense"
@@ -129,9 +158,31 @@ class ControlConfig:
     weight_decay: float = 1e-4
     batch_size: int = 200
     val_fraction: float = 0.1
+    boost_strength_factor: float = 1.0
+    optimizer: str = "adam"
+    momentum: float = 0.0
+    lr_gamma: float = 1.0
+    first_epoch_batch_size: int | None = None
+
+    @classmethod
+    def numenta(cls, kind: str, **overrides: Any) -> "ControlConfig":
+        """A Numenta network trained with Numenta's recipe (:func:`numenta_recipe`)."""
+        return cls(kind=kind, **{**numenta_recipe(kind), **overrides})
 
     def __post_init__(self) -> None:
-        check_choice("control kind", self.kind, CONTROL_KINDS)
+        check_choice("control kind", self.kind, ALL_CONTROL_KINDS)
+        check_choice("control optimizer", self.optimizer, OPTIMIZERS)
+        if not 0.0 <= self.momentum < 1.0 or (self.momentum > 0 and self.optimizer != "sgd"):
+            raise ValueError(f"control momentum must be in [0, 1) and needs optimizer 'sgd', "
+                             f"got {self.momentum} with {self.optimizer!r}")
+        if not 0.0 < self.lr_gamma <= 1.0:
+            raise ValueError(f"control lr_gamma must be in (0, 1], got {self.lr_gamma}")
+        if not 0.0 <= self.boost_strength_factor <= 1.0 or self.boost_strength < 0:
+            raise ValueError(f"control boost_strength must be >= 0 and boost_strength_factor "
+                             f"in [0, 1], got {self.boost_strength}, {self.boost_strength_factor}")
+        if self.first_epoch_batch_size is not None and self.first_epoch_batch_size < 1:
+            raise ValueError(f"control first_epoch_batch_size must be >= 1 or None, "
+                             f"got {self.first_epoch_batch_size}")
         check_dataset_name(self.dataset)
         self.hidden = tuple(int(h) for h in self.hidden)
         if not self.hidden or min(self.hidden) < 1:
@@ -150,6 +201,7 @@ class ControlConfig:
 
     @property
     def sparse_weights(self) -> bool:
+        """Random static masks added by the experiment (MLP kinds; Numenta's nets bring theirs)."""
         return self.kind in ("weight_sparse", "both")
 
     @property
@@ -329,23 +381,35 @@ class NoiseExperiment:
 
     # -------------------------------------------------------------- control mode
     def _build_control(self, cc: ControlConfig, shape: tuple[int, ...], classes: int) -> None:
-        if cc.sparse_activations:
+        policy = "fc"
+        if cc.kind in NUMENTA_KINDS:  # all of its options are the registry's (Numenta's)
+            arch, kwargs, policy = NUMENTA_ARCHS[cc.kind], {}, "all"
+        elif cc.sparse_activations:
             arch, kwargs = "sparse_mlp", dict(kw_fraction=cc.kw_fraction, weight_sparsity=0.0,
-                                              boost_strength=cc.boost_strength)
+                                              boost_strength=cc.boost_strength,
+                                              boost_strength_factor=cc.boost_strength_factor,
+                                              hidden=list(cc.hidden))
         else:
-            arch, kwargs = "mlp", {}
+            arch, kwargs = "mlp", dict(hidden=list(cc.hidden))
         self.arch = arch
-        self.model = seeded_model(arch, shape, classes, cc.seed, hidden=list(cc.hidden),
-                                  **kwargs)
-        self.layers = prunable_layers(self.model, "fc")
+        self.model = seeded_model(arch, shape, classes, cc.seed, **kwargs)
+        self.layers = prunable_layers(self.model, policy)
         if cc.sparse_weights:
             g = torch.Generator().manual_seed(derived_seed(cc.seed, _MASK_STREAM))
             for layer in self.layers:
                 set_mask(layer.module, random_mask(layer.weight.shape, cc.weight_sparsity, g))
         self.model.to(self.device)
         self.enforcer = MaskEnforcer(self.model)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cc.lr,
-                                          weight_decay=cc.weight_decay)
+        if cc.optimizer == "sgd":
+            self.optimizer: torch.optim.Optimizer = torch.optim.SGD(
+                self.model.parameters(), lr=cc.lr, momentum=cc.momentum,
+                weight_decay=cc.weight_decay)
+        else:
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cc.lr,
+                                              weight_decay=cc.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=1,
+                                                         gamma=cc.lr_gamma)
+        self.boosted = [m for m in self.model.modules() if getattr(m, "boosting", False)]
         self.train_gen = torch.Generator().manual_seed(cc.seed)
         self.epoch = 0
         self._train: tuple[torch.Tensor, ...] | None = None
@@ -361,9 +425,15 @@ class NoiseExperiment:
         cc = self.config.control
         assert cc is not None
         train_x, train_y, val_x, val_y, test_x = self._normalized_splits()
+        batch_size = cc.batch_size
+        if self.epoch == 0 and cc.first_epoch_batch_size is not None:
+            batch_size = cc.first_epoch_batch_size
+        update_boost_strength(self.model)  # before the epoch, the first too (as Numenta)
+        lr = self.optimizer.param_groups[0]["lr"]
         loss = train_epoch(self.model, self.optimizer, train_x, train_y,
-                           batch_size=cc.batch_size, generator=self.train_gen,
+                           batch_size=batch_size, generator=self.train_gen,
                            enforcer=self.enforcer)
+        self.scheduler.step()
         self.epoch += 1
         stats = sparsity_stats(self.model, self.layers)
         row: dict[str, Any] = {
@@ -377,7 +447,10 @@ class NoiseExperiment:
             "arch": self.arch, "dataset": cc.dataset, "seed": cc.seed,
             "noise_seed": self.config.noise_seed,
             "kw_fraction": cc.kw_fraction if cc.sparse_activations else math.nan,
+            "lr": lr, "batch_size": batch_size,
         }
+        if self.boosted:  # the strength this epoch trained with (first k-winners layer)
+            row["boost_strength"] = self.boosted[0].boost_strength
         if self.epoch == cc.epochs:
             row.update(self._noise_keys(self.model))
             self.done = True
@@ -391,6 +464,7 @@ class NoiseExperiment:
             state["index"] = self.index
         else:
             state.update(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
+                         scheduler=self.scheduler.state_dict(),
                          train_gen=self.train_gen.get_state(), torch_rng=torch.get_rng_state(),
                          epoch=self.epoch)
         return state
@@ -407,6 +481,8 @@ class NoiseExperiment:
         self.model.load_state_dict(state["model"])
         self.enforcer.refresh(self.model)
         self.optimizer.load_state_dict(state["optimizer"])
+        if "scheduler" in state:
+            self.scheduler.load_state_dict(state["scheduler"])
         self.train_gen.set_state(state["train_gen"])
         torch.set_rng_state(state["torch_rng"])
         self.epoch = int(state["epoch"])

@@ -3,10 +3,15 @@
 Evaluates the tickets of a finished (or running) IMP experiment, dense (round 0) and the
 rounds nearest the chosen pruned fractions, on test images under every noise type x
 level; ``--controls`` also trains the networks the hypothesis needs: dense, weight-sparse
-only, activation-sparse only (k-winners) and both, at a matched size.
+only, activation-sparse only (k-winners) and both, at a matched size. The control kinds
+``numenta_dense_cnn2`` / ``numenta_sparse_cnn2`` are Numenta's CNN-2 networks trained with
+Numenta's recipe (15 epochs unless --epochs or --quick say otherwise); ``--numenta-noise``
+evaluates with Numenta's protocol (noise type ``numenta``, levels 0 to 0.5 step 0.05).
 
     python sweeps/noise_robustness.py --imp-results results/imp_sparsity --controls
     python sweeps/noise_robustness.py --controls --dataset fashion_mnist --seeds 3
+    python sweeps/noise_robustness.py --controls --numenta-noise --dataset mnist \
+        --control-kinds numenta_dense_cnn2 numenta_sparse_cnn2 --seeds 10
 
 Ticket evaluations land in STORAGE/NAME, controls in STORAGE/NAME_controls.
 """
@@ -22,8 +27,10 @@ from typing import Sequence
 from analysis.tidy import write_tidy
 from sparsenet.data.noise import NOISE_TYPES
 from sparsenet.experiments.imp import TICKETS_DIR
-from sparsenet.experiments.noise import (CONTROL_KINDS, DEFAULT_LEVELS,
-                                         DEFAULT_PRUNED_FRACTIONS, ControlConfig, NoiseConfig)
+from sparsenet.experiments.noise import (ALL_CONTROL_KINDS, CONTROL_KINDS, DEFAULT_LEVELS,
+                                         DEFAULT_PRUNED_FRACTIONS, NUMENTA_KINDS,
+                                         NUMENTA_LEVELS, NUMENTA_NOISE_TYPES, ControlConfig,
+                                         NoiseConfig, numenta_recipe)
 from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
 
 FULL = dict(dataset="mnist", seeds=7, epochs=35)
@@ -39,10 +46,17 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="also train and evaluate the control networks")
     parser.add_argument("--pruned", type=float, nargs="+", default=list(DEFAULT_PRUNED_FRACTIONS),
                         help="pruned fractions whose nearest rounds are evaluated")
-    parser.add_argument("--levels", type=float, nargs="+", default=list(DEFAULT_LEVELS))
-    parser.add_argument("--noise-types", nargs="+", default=list(NOISE_TYPES), choices=NOISE_TYPES)
+    parser.add_argument("--levels", type=float, nargs="+", default=None,
+                        help=f"noise levels (default {list(DEFAULT_LEVELS)})")
+    parser.add_argument("--noise-types", nargs="+", default=None, choices=NOISE_TYPES,
+                        help="noise types (default: all)")
+    parser.add_argument("--numenta-noise", action="store_true",
+                        help="Numenta's protocol: noise type numenta (mean + 2 sigma), levels "
+                             "0 to 0.5 step 0.05, unless --levels / --noise-types are given")
     parser.add_argument("--control-kinds", nargs="+", default=list(CONTROL_KINDS),
-                        choices=CONTROL_KINDS)
+                        choices=ALL_CONTROL_KINDS,
+                        help=f"default: the MLP controls; {', '.join(NUMENTA_KINDS)} are "
+                             f"Numenta's CNN-2 networks, trained with Numenta's recipe")
     parser.add_argument("--control-weight-sparsity", type=float, default=0.7,
                         help="fraction of FC weights zeroed in weight-sparse controls")
     parser.add_argument("--control-kw", type=float, default=0.1,
@@ -51,6 +65,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.imp_results is None and not args.controls:
         raise SweepError("nothing to do: give --imp-results DIR and/or --controls")
+    if len(set(args.control_kinds)) != len(args.control_kinds):
+        raise SweepError(f"--control-kinds: each kind once, got {args.control_kinds}")
+    if args.levels is None:
+        args.levels = list(NUMENTA_LEVELS if args.numenta_noise else DEFAULT_LEVELS)
+    if args.noise_types is None:
+        args.noise_types = list(NUMENTA_NOISE_TYPES if args.numenta_noise else NOISE_TYPES)
     return args
 
 
@@ -80,7 +100,26 @@ def ticket_sweep(args: argparse.Namespace) -> Sweep:
                  datasets=(params["dataset"],))
 
 
-def control_sweep(args: argparse.Namespace, dataset: str) -> Sweep:
+def numenta_derived(kinds: Sequence[str], epochs: int | None) -> dict:
+    """Per-trial training fields of the Numenta kinds (their recipe; other kinds keep the
+    base values). ``epochs`` None keeps Numenta's 15."""
+    if not set(kinds) & set(NUMENTA_KINDS):
+        return {}
+
+    def field(name: str):
+        def value(flat: dict):
+            kind = flat["control_kind"]
+            if kind not in NUMENTA_KINDS:
+                return flat[f"control_{name}"]
+            if name == "epochs" and epochs is not None:
+                return epochs
+            return numenta_recipe(kind)[name]
+        return value
+
+    return {f"control_{name}": field(name) for name in numenta_recipe(NUMENTA_KINDS[0])}
+
+
+def control_sweep(args: argparse.Namespace, dataset: str, epochs_given: bool = True) -> Sweep:
     try:
         control = ControlConfig(kind=args.control_kinds[0], dataset=dataset, seed=0,
                                 hidden=tuple(args.control_hidden),
@@ -90,13 +129,15 @@ def control_sweep(args: argparse.Namespace, dataset: str) -> Sweep:
     except ValueError as err:
         raise SweepError(str(err)) from err
     axes = {"control_kind": list(args.control_kinds), "control_seed": list(range(args.seeds))}
-    return Sweep(kind="noise", base=base, axes=axes)
+    derived = numenta_derived(args.control_kinds, args.epochs if epochs_given else None)
+    return Sweep(kind="noise", base=base, axes=axes, derived=derived)
 
 
 def build(argv: Sequence[str] | None) -> Plan:
     """Ticket evaluation in NAME and/or controls in NAME_controls."""
     args = parse(argv)
     dataset_given = args.dataset is not None
+    epochs_given = args.epochs is not None or args.quick
     fill_defaults(args, FULL, QUICK)
     plan: Plan = []
     if args.imp_results is not None:
@@ -105,7 +146,7 @@ def build(argv: Sequence[str] | None) -> Plan:
         if not dataset_given:  # controls train on the tickets' dataset
             args.dataset = sweep.datasets[0]
     if args.controls:
-        plan.append((control_sweep(args, args.dataset),
+        plan.append((control_sweep(args, args.dataset, epochs_given),
                      argparse.Namespace(**{**vars(args), "name": f"{args.name}_controls"})))
     return plan
 

@@ -7,6 +7,7 @@ never dropped, so a report on a running sweep says what it is missing.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,9 +151,68 @@ def _error_line(text: str) -> str | None:
     return lines[-1][:300] if lines else None
 
 
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_MIRROR_FRESH_S = 5.0  # a remote folder read twice within this time is read once
+_mirrors: dict[str, tuple[float, Path]] = {}
+
+
+def is_remote(path: str | Path) -> bool:
+    """``s3://``, ``gs://`` and any other URI but ``file://``."""
+    return bool(_URI.match(str(path))) and not str(path).startswith("file://")
+
+
+def _analysis_file(relative: str) -> bool:
+    """What the loader reads: top-level files (the record, tidy CSVs) and each trial's
+    params/result/error files; never checkpoints or tickets."""
+    parts = relative.split("/")
+    return len(parts) == 1 or (len(parts) == 2 and parts[1] in (
+        keys.PARAMS_FILE, keys.RESULT_FILE, keys.ERROR_FILE))
+
+
+def local_copy(uri: str) -> Path:
+    """A local mirror of the files analysis reads from an experiment folder in object storage
+    (any URI pyarrow.fs serves: s3://, gs://, ...), in the temp folder; refreshed on each call
+    (a running sweep keeps writing), at most every few seconds."""
+    import hashlib
+    import tempfile
+    import time
+
+    import pyarrow.fs as pafs
+
+    uri = str(uri)
+    cached = _mirrors.get(uri)
+    if cached and time.monotonic() - cached[0] < _MIRROR_FRESH_S:
+        return cached[1]
+    try:
+        fs, root = pafs.FileSystem.from_uri(uri)
+        infos = fs.get_file_info(pafs.FileSelector(root, allow_not_found=True, recursive=True))
+    except Exception as err:  # noqa: BLE001 - unknown scheme, no credentials, no server
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise NotAnExperiment(f"{uri}: cannot read this storage URI ({first})") from None
+    base = uri.split("?", 1)[0].rstrip("/")
+    parent, _, name = base.rpartition("/")
+    local = (Path(tempfile.gettempdir()) / "sparsenet-remote"
+             / hashlib.sha1(base.encode()).hexdigest()[:12] / Path(parent).name / name)
+    local.mkdir(parents=True, exist_ok=True)
+    prefix = root.rstrip("/") + "/"
+    for info in infos:
+        relative = info.path[len(prefix):]
+        if info.type != pafs.FileType.File or not _analysis_file(relative):
+            continue
+        target = local / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pafs.copy_files(info.path, str(target), source_filesystem=fs,
+                        destination_filesystem=pafs.LocalFileSystem())
+        if info.mtime is not None:  # read_trial compares error.txt's and result.json's times
+            stamp = info.mtime.timestamp()
+            os.utime(target, (stamp, stamp))
+    _mirrors[uri] = (time.monotonic(), local)
+    return local
+
+
 def experiment_meta(path: str | Path) -> dict[str, Any]:
     """The sparsenet_experiment.json record; :class:`NotAnExperiment` if there is none."""
-    path = Path(path)
+    path = local_copy(str(path)) if is_remote(path) else Path(path)
     meta_file = path / keys.EXPERIMENT_FILE
     if not path.is_dir():
         raise NotAnExperiment(f"{path} is not a folder")
@@ -178,8 +238,9 @@ def trial_folders(path: Path) -> list[Path]:
 
 
 def load_experiment(path: str | Path) -> Results:
-    """One experiment folder -> :class:`Results` (raises :class:`NotAnExperiment`)."""
-    path = Path(path)
+    """One experiment folder, local or in object storage (a URI) -> :class:`Results`
+    (raises :class:`NotAnExperiment`)."""
+    path = local_copy(str(path)) if is_remote(path) else Path(path)
     meta = experiment_meta(path)
     exp_name, kind = path.name, meta["kind"]
     trials, history, config_cols = [], [], {}

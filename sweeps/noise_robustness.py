@@ -31,6 +31,7 @@ from sparsenet.experiments.noise import (ALL_CONTROL_KINDS, CONTROL_KINDS, DEFAU
                                          DEFAULT_PRUNED_FRACTIONS, NUMENTA_KINDS,
                                          NUMENTA_LEVELS, NUMENTA_NOISE_TYPES, ControlConfig,
                                          NoiseConfig, numenta_recipe)
+from sparsenet.storage import StorageError, is_uri, location
 from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
 
 FULL = dict(dataset="mnist", seeds=7, epochs=35)
@@ -76,12 +77,30 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def imp_trials(imp_results: str) -> tuple[list[str], dict]:
     """Trial folders of an IMP experiment that hold tickets, and one trial's config."""
+    if is_uri(imp_results):  # object storage: trials are read where they are, by URI
+        return remote_imp_trials(imp_results)
     root = Path(imp_results).expanduser().resolve()
     trials = sorted(str(p.parent.parent) for p in root.glob(f"*/{TICKETS_DIR}/round_00.pt"))
     if not trials:
         raise SweepError(f"--imp-results: no IMP tickets under {root} "
                          f"(expected */{TICKETS_DIR}/round_00.pt)")
     params = json.loads((Path(trials[0]) / "params.json").read_text())
+    return trials, params
+
+
+def remote_imp_trials(imp_results: str) -> tuple[list[str], dict]:
+    """:func:`imp_trials` for an IMP experiment in object storage (s3://, gs://...)."""
+    try:
+        root = location(imp_results)
+        trials = sorted(root.child(info.base_name).uri for info in root.listing()
+                        if root.child(info.base_name, TICKETS_DIR, "round_00.pt").is_file())
+        params = json.loads(location(trials[0]).child("params.json").read_text()) \
+            if trials else None
+    except (StorageError, OSError) as err:
+        raise SweepError(f"--imp-results: {str(err).splitlines()[0]}") from None
+    if not trials:
+        raise SweepError(f"--imp-results: no IMP tickets under {root.uri} "
+                         f"(expected */{TICKETS_DIR}/round_00.pt)")
     return trials, params
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from sparsenet.storage import Location, StorageError, check_writable, is_uri, location
 from sparsenet.tune.resources import cluster_warning, local_problem
 from sparsenet.tune.tracking import TRACKERS, check_tracking
 
@@ -157,8 +158,45 @@ def _check_positive(args: argparse.Namespace) -> None:
         raise SweepError(f"--max-failures must be >= 0, got {args.max_failures}")
 
 
-def experiment_dir(args: argparse.Namespace) -> Path:
+def experiment_dir(args: argparse.Namespace) -> Path | str:
+    """STORAGE/NAME: a local Path, or a URI string for object storage (s3://, gs://...)."""
+    if is_uri(args.storage):
+        return storage_location(args).uri
     return Path(args.storage).expanduser().resolve() / args.name
+
+
+def storage_location(args: argparse.Namespace) -> Location:
+    """STORAGE/NAME as a pyarrow filesystem location (any --storage, local or URI)."""
+    try:
+        return location(args.storage).child(args.name)
+    except StorageError as err:
+        raise SweepError(str(err)) from None
+
+
+def _check_remote_storage(exp: Location, resume: bool) -> None:
+    """The same checks as :func:`_check_storage`, through the URI's filesystem."""
+    try:
+        check_writable(location(args_root(exp)))
+        exists = bool(exp.listing())
+        record = exp.child(EXPERIMENT_FILE).is_file()
+    except StorageError as err:
+        raise SweepError(str(err)) from None
+    except OSError as err:
+        raise SweepError(f"results storage {exp.uri} cannot be reached: "
+                         f"{str(err).strip().splitlines()[0]}") from None
+    from ray import tune
+
+    if resume:
+        if not record or not tune.Tuner.can_restore(exp.path, storage_filesystem=exp.fs):
+            raise SweepError(f"--resume: {exp.uri} is not a sparsenet experiment to resume")
+    elif exists:
+        raise SweepError(f"{exp.uri} already holds results; pass --resume to continue it "
+                         f"or choose another --name")
+
+
+def args_root(exp: Location) -> str:
+    """The storage root URI of an experiment location (its parent)."""
+    return exp.uri.rsplit("/", 1)[0]
 
 
 def _check_storage(exp_dir: Path, resume: bool) -> None:
@@ -225,7 +263,10 @@ def validate(sweep: Sweep, args: argparse.Namespace) -> list[Any]:
         raise SweepError(str(err)) from err
     datasets = sweep.datasets or tuple({getattr(c, "dataset", None) for c in configs} - {None})
     _check_configs_against_data(configs, _check_data(datasets, args.data_dir))
-    _check_storage(experiment_dir(args), args.resume)
+    if is_uri(args.storage):
+        _check_remote_storage(storage_location(args), args.resume)
+    else:
+        _check_storage(experiment_dir(args), args.resume)
     return configs
 
 
@@ -269,14 +310,15 @@ def _start_ray(args: argparse.Namespace) -> None:
                  **quiet)
 
 
-def _write_experiment_file(exp_dir: Path, sweep: Sweep, argv: Sequence[str],
+def _write_experiment_file(exp: Location, sweep: Sweep, argv: Sequence[str],
                            n_trials: int) -> None:
-    exp_dir.mkdir(parents=True, exist_ok=True)
-    path = exp_dir / EXPERIMENT_FILE
+    """The experiment record, through the storage's filesystem (a folder or an object)."""
+    exp.fs.create_dir(exp.path, recursive=True)
+    path = exp.child(EXPERIMENT_FILE)
     record = {"kind": sweep.kind, "sweep": Path(sys.argv[0]).name, "argv": list(argv),
               "trials": n_trials, "axes": {k: list(v) for k, v in sweep.axes.items()},
               "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    if path.exists():  # a resume keeps the first record and notes the new start
+    if path.is_file():  # a resume keeps the first record and notes the new start
         old = json.loads(path.read_text())
         old.setdefault("resumed", []).append(record["started"])
         record = old
@@ -302,7 +344,9 @@ def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None
     from sparsenet.tune.tracking import tracking_callbacks
     from sparsenet.tune.trainable import ExperimentTrainable
 
-    _write_experiment_file(exp_dir, sweep, argv if argv is not None else sys.argv[1:], len(configs))
+    exp = storage_location(args)
+    remote_fs = exp.fs if is_uri(args.storage) else None  # local: Tune's own default
+    _write_experiment_file(exp, sweep, argv if argv is not None else sys.argv[1:], len(configs))
     trainable = tune.with_resources(ExperimentTrainable,
                                     {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial})
     verbose = getattr(args, "verbose", False)
@@ -311,7 +355,8 @@ def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None
     _start_ray(args)
     try:
         if args.resume:
-            tuner = tune.Tuner.restore(str(exp_dir), trainable=trainable, resume_errored=True)
+            tuner = tune.Tuner.restore(exp.path, trainable=trainable, resume_errored=True,
+                                       storage_filesystem=remote_fs)
         else:
             tuner = tune.Tuner(
                 trainable,
@@ -320,7 +365,8 @@ def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None
                                             reuse_actors=False),
                 run_config=tune.RunConfig(
                     name=args.name,
-                    storage_path=str(exp_dir.parent),
+                    storage_path=exp.path.rsplit("/", 1)[0],
+                    storage_filesystem=remote_fs,
                     checkpoint_config=tune.CheckpointConfig(num_to_keep=2,
                                                             checkpoint_at_end=True),
                     failure_config=tune.FailureConfig(max_failures=args.max_failures),
@@ -381,10 +427,11 @@ def sweep_main(build: Callable[[Sequence[str] | None], Plan],
             exp_dir, results = run_sweep(sweep, args, argv, configs=configs)
             if results is None:  # --dry-run
                 continue
-            if after is not None:
-                after(exp_dir)
-            print(describe_results(exp_dir, results))
-            print_headline(exp_dir)
+            with local_view(exp_dir) as local_dir:  # object storage: a local mirror
+                if after is not None:
+                    after(local_dir)
+                print(describe_results(exp_dir, results))
+                print_headline(local_dir)
             outputs.append(str(exp_dir))
             errored = errored or any(r.error is not None for r in results)
     except SweepError as err:
@@ -394,6 +441,32 @@ def sweep_main(build: Callable[[Sequence[str] | None], Plan],
         print(f"report (all): python -m analysis report {' '.join(outputs)} --out "
               f"{Path(outputs[0]).parent}/{plan[0][1].name}_report")
     return 1 if errored else 0
+
+
+# Files a sweep's end reads back (the tidy writer and the headline): not checkpoints/tickets.
+def _analysis_file(relative: str) -> bool:
+    name = relative.rsplit("/", 1)[-1]
+    return relative.count("/") == 0 or (relative.count("/") == 1 and name in (
+        "params.json", "result.json", "error.txt"))
+
+
+@contextlib.contextmanager
+def local_view(exp_dir: Path | str):
+    """A local folder standing for the experiment: itself, or for a URI a temporary mirror
+    of the files analysis reads whose new or changed top-level files are uploaded after."""
+    if not is_uri(str(exp_dir)):
+        yield Path(exp_dir)
+        return
+    import tempfile
+
+    exp = location(str(exp_dir))
+    with tempfile.TemporaryDirectory(prefix="sparsenet-") as tmp:
+        local = exp.download(Path(tmp) / exp.name, keep=_analysis_file)
+        before = {p.name: p.stat().st_mtime_ns for p in local.iterdir() if p.is_file()}
+        yield local
+        for path in local.iterdir():
+            if path.is_file() and before.get(path.name) != path.stat().st_mtime_ns:
+                exp.child(path.name).upload(path)
 
 
 def print_headline(exp_dir: Path) -> None:

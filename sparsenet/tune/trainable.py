@@ -18,7 +18,9 @@ import torch
 from ray import tune
 
 from sparsenet.engine import setup_torch
+from sparsenet.experiments.imp import TICKETS_DIR
 from sparsenet.experiments.registry import build_config, get_experiment
+from sparsenet.storage import is_uri, location
 
 # Keys of a trial's config that steer the run but are not part of the experiment's config.
 RUNTIME_KEYS = ("experiment", "data_dir")
@@ -62,11 +64,21 @@ def _device_for_trial() -> str:
     return "cuda" if gpu_ids and torch.cuda.is_available() else "cpu"
 
 
+def _fetch_tickets(imp_dir: str) -> Path:
+    """An IMP trial in object storage: its tickets copied into this trial's working folder
+    (every node can read the bucket; no node shares the driver's disk)."""
+    local = Path(os.getcwd()) / "imp_trial"
+    location(imp_dir).download(local, keep=lambda rel: rel.startswith(f"{TICKETS_DIR}/"))
+    return local
+
+
 class ExperimentTrainable(tune.Trainable):
     """``config["experiment"]`` names the kind; the other keys are its flat config."""
 
     def setup(self, config: dict[str, Any]) -> None:
         kind, data_dir, flat = split_config(config)
+        if kind == "noise" and flat.get("imp_dir") and is_uri(flat["imp_dir"]):
+            flat["imp_dir"] = str(_fetch_tickets(flat["imp_dir"]))
         _, experiment_cls = get_experiment(kind)
         experiment_config = build_config(kind, flat)
         threads = _threads_from_resources(self)

@@ -236,6 +236,8 @@ def claim2(scores: pd.DataFrame, settings: Sequence[str] = (), *, alpha: float =
         A.anchor("numenta.noise.weight_sparse_only")
     wanted = [*keys.TICKET_ORDER, "control:weight_sparse"]
     tests = tests[tests["candidate"].isin(wanted)]
+    if tests.empty:
+        return [not_run(2, "no weight-sparse network paired with a dense one")]
     noises = set(tests["noise"])
     headline_noises = [n for n in PAPER_NOISES if n in noises] or sorted(noises)
     rows = []

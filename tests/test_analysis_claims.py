@@ -148,6 +148,9 @@ def test_claim2_inconclusive_and_not_run():
     assert C.claim2(pd.DataFrame())[0]["verdict"] == C.NOT_RUN
     only_dense = _scores()[lambda f: f["network"] == "dense"]
     assert C.claim2(only_dense, resamples=RESAMPLES)[0]["verdict"] == C.NOT_RUN
+    activation_only = pd.concat([only_dense.assign(network="control:dense"),
+                                 only_dense.assign(network="control:activation_sparse")])
+    assert [r["verdict"] for r in C.claim2(activation_only, resamples=RESAMPLES)] == [C.NOT_RUN]
 
 
 # --- claims 3 and 4 --------------------------------------------------------------------------

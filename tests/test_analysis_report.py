@@ -94,6 +94,10 @@ def test_notebook_is_valid_and_runs_on_a_results_folder(experiments, tmp_path, m
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [] and cell["execution_count"] is None
     root, paths = experiments
+    # exec outside a kernel: the notebook's plain-text fallback, whether or not IPython is
+    # installed (the headless kernel run in test_notebook_headless covers the rich path)
+    monkeypatch.setitem(sys.modules, "IPython", None)
+    monkeypatch.setitem(sys.modules, "IPython.display", None)
     monkeypatch.setenv("SPARSENET_RESULTS", str(root))
     monkeypatch.setenv("SPARSENET_REPORT", str(tmp_path / "nb"))
     calls = []  # the last cell's full report is tested above; here only that it is called

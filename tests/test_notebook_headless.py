@@ -31,6 +31,6 @@ def test_notebook_runs_headless_on_a_real_results_folder(tmp_path, monkeypatch):
                      + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "1 experiment(s) under" in text
     assert "Winning tickets stay within 0.5 points" in text
-    assert "| weights remaining | compression | winning (%) | random (%) |" in text
+    assert "| weights remaining | compression |" in text and "| winning (%) | random (%) |" in text
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the IMP figure
     assert (tmp_path / "report" / "report.md").exists()

@@ -2,6 +2,8 @@
 started here on 127.0.0.1): a sweep into s3://, killed, resumed, reported; the noise sweep
 reading its tickets from there; and the storage URIs that are refused before Ray starts."""
 
+import csv
+import io
 import json
 import logging
 import os
@@ -157,9 +159,8 @@ def test_sweep_into_s3_killed_resumed_reported_and_read_by_the_noise_sweep(s3, t
         "--imp-results", exp_uri, "--quick", "--levels", "0", "0.5", "--noise-types", "zero",
         "--storage", storage, "--name", "noise", "--num-cpus", "2"])
     assert code == 0
-    noise = s3_text(f"{storage}/noise/noise.csv").splitlines()
-    header = noise[0].split(",")
-    networks = {line.split(",")[header.index("network")] for line in noise[1:]}
+    noise = list(csv.DictReader(io.StringIO(s3_text(f"{storage}/noise/noise.csv"))))
+    networks = {row["network"] for row in noise}  # (quoted config tuples hold commas)
     assert {"dense", "winning@0.70"} <= networks
     # each trial read its tickets from the bucket: one per IMP trial (winning and random)
     assert len(_rows(f"{storage}/noise")) == 2

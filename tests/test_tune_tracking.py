@@ -27,8 +27,9 @@ def test_unknown_tracker_is_refused_by_the_parser(tmp_path):
 
 
 @pytest.mark.ray
-def test_mlflow_tracking_logs_every_trial_to_a_local_file_store(tmp_path):
+def test_mlflow_tracking_logs_every_trial_to_a_local_file_store(tmp_path, monkeypatch):
     mlflow = pytest.importorskip("mlflow")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow >= 3 asks for the opt-in
     uri = (tmp_path / "mlruns").as_uri()
     code = load_sweep("imp_sparsity").main([
         "--quick", "--rounds", "1", "--epochs", "2", "--storage", str(tmp_path / "results"),

@@ -7,20 +7,7 @@ from torch import nn
 from sparsenet.engine import evaluate
 from sparsenet.experiments.imp import IMPConfig, IMPExperiment, ticket_path
 from sparsenet.pruning import get_preset, prunable_layers, rewind_target, snapshot
-
-
-def cfg(**kw):
-    base = dict(dataset="digits", rounds=2, epochs_per_round=2, rate_hidden=0.5,
-                rate_output=0.5, batch_size=64)
-    base.update(kw)
-    return IMPConfig.from_preset("bain2022", **base)
-
-
-def run(exp):
-    rows = []
-    while not exp.done:
-        rows.append(exp.step())
-    return rows
+from test_experiments_imp import cfg, run  # the same tiny digits IMP runs
 
 
 class ConvThenFC(nn.Module):

@@ -30,6 +30,17 @@ def run(exp):
     return rows
 
 
+def assert_resume_is_exact(cfg, tmp_path):
+    """Stopped after one step, saved, restored into a fresh experiment: the same rows."""
+    full = run(NoiseExperiment(cfg, device="cpu"))
+    a = NoiseExperiment(cfg, device="cpu")
+    head = [a.step()]
+    torch.save(a.state_dict(), tmp_path / "s.pt")
+    b = NoiseExperiment(cfg, device="cpu")
+    b.load_state_dict(torch.load(tmp_path / "s.pt", weights_only=True))
+    assert head + run(b) == full
+
+
 def test_tickets_every_key_and_clean_accuracy_exact(imp_dir):
     cfg = NoiseConfig(imp_dir=str(imp_dir), pruned_fractions=(0.5, 0.7), levels=LEVELS)
     exp = NoiseExperiment(cfg, device="cpu")
@@ -86,13 +97,7 @@ def test_control_resume_is_exact(tmp_path):
     cfg = NoiseConfig(control=ControlConfig(kind="both", dataset="digits", epochs=3,
                                             batch_size=64), levels=(0.0, 0.3),
                       noise_types=("uniform",))
-    full = run(NoiseExperiment(cfg, device="cpu"))
-    a = NoiseExperiment(cfg, device="cpu")
-    head = [a.step()]
-    torch.save(a.state_dict(), tmp_path / "s.pt")
-    b = NoiseExperiment(cfg, device="cpu")
-    b.load_state_dict(torch.load(tmp_path / "s.pt", weights_only=True))
-    assert head + run(b) == full
+    assert_resume_is_exact(cfg, tmp_path)
 
 
 def test_config_validation_and_flat_round_trip(imp_dir):

@@ -9,13 +9,9 @@ from sparsenet.experiments.noise import (NUMENTA_LEVELS, ControlConfig,
                                          NoiseConfig, NoiseExperiment, acc_key, numenta_recipe,
                                          score_key)
 from sparsenet.models.layers import KWinners, KWinners2d
+from test_experiments_noise import assert_resume_is_exact, run  # the same step loop
 
 
-def run(exp):
-    rows = []
-    while not exp.done:
-        rows.append(exp.step())
-    return rows
 
 
 def digits_control(kind, **kw):
@@ -79,13 +75,7 @@ def test_resume_keeps_rate_schedule_and_boost(tmp_path):
     cfg = NoiseConfig(control=digits_control("numenta_sparse_cnn2", first_epoch_batch_size=32,
                                              epochs=2),
                       levels=(0.0,), noise_types=("numenta",))
-    full = run(NoiseExperiment(cfg, device="cpu"))
-    a = NoiseExperiment(cfg, device="cpu")
-    head = [a.step()]
-    torch.save(a.state_dict(), tmp_path / "s.pt")
-    b = NoiseExperiment(cfg, device="cpu")
-    b.load_state_dict(torch.load(tmp_path / "s.pt", weights_only=True))
-    assert head + run(b) == full
+    assert_resume_is_exact(cfg, tmp_path)
 
 
 def test_mlp_controls_keep_their_defaults_and_options_are_checked():

@@ -3,7 +3,13 @@
 import contextlib
 import importlib.util
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Callable, Iterable
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,3 +32,30 @@ def run_main(name: str, *args: str) -> tuple[int, str]:
         except SystemExit as exc:
             code = exc.code
     return code, err.getvalue()
+
+
+def kill_driver_after_first_trial(argv: list[str], cwd: Path,
+                                  statuses: Callable[[], Iterable[str]], *,
+                                  timeout: float, poll: float = 0.5) -> int:
+    """Run sweeps/imp_sparsity.py in its own process group and SIGKILL the group (driver and
+    the Ray cluster it started) once one trial has finished and the other runs: a driver
+    killed mid-sweep. Returns the killed driver's pid; its output is in cwd/first_run.log."""
+    # Tune snapshots its experiment state every 10 s or more by default; once a second here
+    # so that the test need not wait long for the first trial to be recorded as finished.
+    env = dict(os.environ, RAY_AUTH_MODE="disabled", TUNE_GLOBAL_CHECKPOINT_S="1")
+    log_path = cwd / "first_run.log"
+    with log_path.open("w") as log:
+        driver = subprocess.Popen([sys.executable, str(ROOT / "sweeps" / "imp_sparsity.py"),
+                                   *argv], cwd=cwd, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + timeout
+            while sorted(statuses()) != ["RUNNING", "TERMINATED"]:
+                assert driver.poll() is None, log_path.read_text()[-3000:]
+                assert time.monotonic() < deadline, "the first trial did not finish in time"
+                time.sleep(poll)
+        finally:
+            if driver.poll() is None:
+                os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+    return driver.pid

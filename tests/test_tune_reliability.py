@@ -9,7 +9,6 @@ import math
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from sparsenet.experiments.imp import IMPConfig
 from sparsenet.tune.cli import Sweep, add_common_args, run_sweep
 from sparsenet.tune.trainable import ExperimentTrainable
+from sweep_helpers import kill_driver_after_first_trial
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = ("train_loss", "val_acc", "test_acc", "round_test_acc_at_best_val",
@@ -164,28 +164,10 @@ def test_killed_driver_resumes_without_rerunning_finished_trials(tmp_path):
     storage = tmp_path / "out"
     argv = ["--quick", "--rounds", "1", "--epochs", "30", "--storage", str(storage), "--name",
             "resumed", "--num-cpus", "1", "--max-concurrent", "1"]
-    # Tune snapshots its experiment state every 10 s or more by default; once a second here
-    # so that the test need not wait long for the first trial to be recorded as finished.
-    env = dict(os.environ, RAY_AUTH_MODE="disabled", TUNE_GLOBAL_CHECKPOINT_S="1")
-    log = (tmp_path / "first_run.log").open("w")
-    driver = subprocess.Popen([sys.executable, str(ROOT / "sweeps" / "imp_sparsity.py"), *argv],
-                              cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
     exp_dir = storage / "resumed"
-    try:
-        deadline = time.monotonic() + 240
-        while sorted(_trial_statuses(exp_dir)) != ["RUNNING", "TERMINATED"]:
-            assert driver.poll() is None, (tmp_path / "first_run.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the first trial did not finish in time"
-            time.sleep(0.1)
-        os.killpg(driver.pid, signal.SIGKILL)  # the driver and the Ray cluster it started
-        driver.wait()
-    finally:
-        if driver.poll() is None:
-            os.killpg(driver.pid, signal.SIGKILL)
-            driver.wait()
-        log.close()
-    assert _process_group_gone(driver.pid, timeout=30)
+    pid = kill_driver_after_first_trial(argv, tmp_path, lambda: _trial_statuses(exp_dir),
+                                        timeout=240, poll=0.1)
+    assert _process_group_gone(pid, timeout=30)
 
     before = trial_rows(exp_dir)
     finished = [name for name, rows in before.items() if rows and rows[-1].get("done")]

@@ -7,14 +7,13 @@ import io
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
 
 import pytest
 
-from sweep_helpers import ROOT, load_sweep, run_main
+from sweep_helpers import ROOT, kill_driver_after_first_trial, load_sweep, run_main
 
 moto_server = pytest.importorskip("moto.server", reason="moto[server] (the test extra) is needed")
 BUCKET = "sparsenet-test"
@@ -113,24 +112,7 @@ def test_sweep_into_s3_killed_resumed_reported_and_read_by_the_noise_sweep(s3, t
     exp_uri = f"{storage}/imp"
     argv = ["--quick", "--rounds", "1", "--epochs", "30", "--storage", storage, "--name", "imp",
             "--num-cpus", "1", "--max-concurrent", "1"]
-    env = dict(os.environ, RAY_AUTH_MODE="disabled", TUNE_GLOBAL_CHECKPOINT_S="1")
-    log = (tmp_path / "first_run.log").open("w")
-    driver = subprocess.Popen([sys.executable, str(ROOT / "sweeps" / "imp_sparsity.py"), *argv],
-                              cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    try:
-        deadline = time.monotonic() + 480  # a busy 2-core machine
-        while sorted(_statuses(exp_uri)) != ["RUNNING", "TERMINATED"]:
-            assert driver.poll() is None, (tmp_path / "first_run.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the first trial did not finish in time"
-            time.sleep(0.5)
-        os.killpg(driver.pid, signal.SIGKILL)  # the driver and the Ray cluster it started
-        driver.wait()
-    finally:
-        if driver.poll() is None:
-            os.killpg(driver.pid, signal.SIGKILL)
-            driver.wait()
-        log.close()
+    kill_driver_after_first_trial(argv, tmp_path, lambda: _statuses(exp_uri), timeout=480)
     time.sleep(2)  # the killed cluster's processes go
     assert not (tmp_path / "s3:").exists()  # nothing written to a local folder named 's3:'
     before = _rows(exp_uri)

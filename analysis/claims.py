@@ -9,6 +9,8 @@ All comparisons pair seeds (``analysis.hypothesis.compare_paired``).
 
 from __future__ import annotations
 
+import re
+
 from typing import Sequence
 
 import numpy as np
@@ -44,6 +46,12 @@ def _row(claim: int, **kw) -> dict:
 def not_run(claim: int, why: str = "no results") -> dict:
     return _row(claim, dataset="—", protocol="—", comparison="—", verdict=NOT_RUN,
                 value="—", rule=f"not run: {why}", headline=True, n=0)
+
+
+def _setting_items(setting: str) -> list[str]:
+    """``"levels=(0.0, 0.1), noise=x"`` -> ["levels=(0.0, 0.1)", "noise=x"]: split only where
+    a new ``key=`` starts, since values (tuples of levels) contain ", " themselves."""
+    return re.split(r", (?=[A-Za-z_][A-Za-z0-9_]*=)", str(setting))
 
 
 def _dataset(frame: pd.DataFrame) -> str:
@@ -245,7 +253,7 @@ def claim2(scores: pd.DataFrame, settings: Sequence[str] = (), *, alpha: float =
                                                       sort=False):
         scored = scores
         if setting and len(scores):
-            for item in str(setting).split(", "):
+            for item in _setting_items(setting):
                 col, _, val = item.partition("=")
                 if col in scored:
                     scored = scored[scored[col].astype(str) == val]

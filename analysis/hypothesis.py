@@ -88,7 +88,8 @@ def noise_hypothesis(scores: pd.DataFrame, settings: Sequence[str] = (), *,
     """One row per (setting, noise type, sparse network group) with the paired test.
 
     Tickets (winning, random, reinit) at each weights-remaining level are compared with
-    ``dense``; each ``control:*`` network with ``control:dense``.
+    ``dense``; each ``control:*`` network with its dense reference (``keys.control_reference``:
+    ``control:dense``, or Numenta's dense CNN-2 for their sparse CNN-2).
     """
     rows = []
     if scores.empty:
@@ -109,17 +110,19 @@ def noise_hypothesis(scores: pd.DataFrame, settings: Sequence[str] = (), *,
                              "pruned": 1 - wr, "reference": keys.DENSE, "subject": subject,
                              **compare_paired(_per_seed(group, rep), dense, alpha=alpha,
                                               resamples=resamples, seed=seed)})
-            control_dense = _per_seed(cell[cell["network"] == keys.CONTROL_DENSE], rep)
+            references = {keys.CONTROL_DENSE, *keys.CONTROL_REFERENCE.values()}
             controls = cell[cell["network"].map(keys.is_control)
-                            & (cell["network"] != keys.CONTROL_DENSE)]
+                            & ~cell["network"].isin(references)]
             for net, group in controls.groupby("network", sort=False):
                 what = keys.CONTROL_LABELS.get(net, net)
+                ref = keys.control_reference(net)
                 rows.append({"setting": label, "family": "controls", "noise": noise,
                              "candidate": net, keys.WEIGHTS_REMAINING: group["_wr"].iloc[0],
-                             "pruned": 1 - group["_wr"].iloc[0], "reference": keys.CONTROL_DENSE,
+                             "pruned": 1 - group["_wr"].iloc[0], "reference": ref,
                              "subject": f"the {what} control ({net})",
-                             **compare_paired(_per_seed(group, rep), control_dense, alpha=alpha,
-                                              resamples=resamples, seed=seed)})
+                             **compare_paired(_per_seed(group, rep),
+                                              _per_seed(cell[cell["network"] == ref], rep),
+                                              alpha=alpha, resamples=resamples, seed=seed)})
     out = pd.DataFrame.from_records(rows)
     if out.empty:
         return pd.DataFrame(columns=["family", "noise", "candidate", "reference", "verdict"])

@@ -61,11 +61,18 @@ _CORRECT_KEY = re.compile(r"^correct/(?P<noise>[^/]+)/(?P<level>[-+0-9.eE]+)$")
 DENSE = "dense"
 CONTROL_PREFIX = "control:"
 CONTROL_DENSE = "control:dense"
+NUMENTA_DENSE = "control:numenta_dense_cnn2"
+NUMENTA_SPARSE = "control:numenta_sparse_cnn2"
 CONTROL_ORDER = ("control:dense", "control:weight_sparse", "control:activation_sparse",
-                 "control:both")
+                 "control:both", NUMENTA_DENSE, NUMENTA_SPARSE)
 CONTROL_LABELS = {"control:weight_sparse": "weight sparsity only",
                   "control:activation_sparse": "activation sparsity (k-winners) only",
-                  "control:both": "weight + activation sparsity"}
+                  "control:both": "weight + activation sparsity",
+                  NUMENTA_DENSE: "Numenta's dense CNN-2",
+                  NUMENTA_SPARSE: "Numenta's sparse CNN-2 (weights + k-winners, boosting)"}
+# The dense network each control is compared with: Numenta's sparse CNN-2 with their own dense
+# CNN-2 (same architecture and recipe), every other control with the dense MLP control.
+CONTROL_REFERENCE = {NUMENTA_SPARSE: NUMENTA_DENSE}
 PAPER_NOISE = "set_2sigma"
 
 
@@ -87,6 +94,11 @@ def network_kind(name: str) -> str:
     if name.startswith(CONTROL_PREFIX):
         return name
     return name.split("@", 1)[0]
+
+
+def control_reference(name: str) -> str:
+    """The dense control a ``control:*`` network is tested against."""
+    return CONTROL_REFERENCE.get(name, CONTROL_DENSE)
 
 
 def is_control(name: str) -> bool:

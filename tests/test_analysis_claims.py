@@ -153,6 +153,30 @@ def test_claim2_inconclusive_and_not_run():
     assert [r["verdict"] for r in C.claim2(activation_only, resamples=RESAMPLES)] == [C.NOT_RUN]
 
 
+def test_claim2_names_the_dataset_when_the_setting_holds_a_tuple_of_levels():
+    """A setting like ``levels=(0.0, 0.05), noise=x`` must still select the scores' rows
+    (it once split inside the tuple, found nothing and printed dataset "?")."""
+    frame = _scores().assign(levels="(0.0, 0.05, 0.1)")
+    rows = C.claim2(frame, settings=["levels"], resamples=RESAMPLES)
+    assert rows and {r["dataset"] for r in rows} == {"mnist"}
+
+
+def test_numentas_sparse_cnn2_is_tested_against_their_dense_cnn2():
+    from analysis.hypothesis import noise_hypothesis
+    nets = {"control:dense": 50_000.0, "control:weight_sparse": 49_000.0,
+            "control:numenta_dense_cnn2": 97_000.0, "control:numenta_sparse_cnn2": 99_000.0}
+    rows = [{"seed": seed, "network": net, "noise": "numenta", "dataset": "mnist",
+             "weights_remaining": 1.0, "n_levels": 11,
+             "score": score + 300 * _wiggle(seed, len(net))}
+            for seed in range(4) for net, score in nets.items()]
+    tests = noise_hypothesis(pd.DataFrame(rows), resamples=RESAMPLES).set_index("candidate")
+    assert "control:numenta_dense_cnn2" not in tests.index      # a reference, not a subject
+    sparse = tests.loc["control:numenta_sparse_cnn2"]
+    assert sparse["reference"] == "control:numenta_dense_cnn2"
+    assert sparse["mean_diff"] == pytest.approx(2000, abs=600)   # vs the MLP dense: +49,000
+    assert tests.loc["control:weight_sparse", "reference"] == "control:dense"
+
+
 # --- claims 3 and 4 --------------------------------------------------------------------------
 
 ADN, ADN_CNN = "active_dendrites_mlp [onehot]", "active_dendrites_cnn [onehot]"

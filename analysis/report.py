@@ -16,6 +16,7 @@ from analysis.continual import continual_trials, running_means
 from analysis.figures import (imp_figure, matrix_figure, noise_figure, running_mean_figure,
                               save_figure)
 from analysis.grouping import setting_columns
+from analysis.hparams import arm_hyperparameters, search_records
 from analysis.hypothesis import format_p, hypothesis_summary, noise_hypothesis
 from analysis.loading import ERROR, FINISHED, STATUSES, UNFINISHED, Results, load_experiments
 from analysis.markdown import percent, table
@@ -288,12 +289,31 @@ def _continual_sections(o: _Out, results: Results, continual: pd.DataFrame) -> N
             o.add("Running mean accuracy over the tasks seen so far after each task (%), "
                   "forgetting and BWT (points); mean ± std over seeds.", "")
             o.tables(T.split_display(summary, settings))
+        _hyperparameter_tables(o, mine, results.experiments)
         ids = mine[["exp_name", "trial_id"]]
         o.figure(running_mean_figure(running.merge(ids, on=["exp_name", "trial_id"])),
                  f"running_mean_{stream}", "running mean accuracy vs tasks")
         o.figure(matrix_figure(continual.merge(ids, on=["exp_name", "trial_id"])),
                  f"accuracy_matrix_{stream}", "accuracy matrix")
         _consistency_note(o, mine)
+
+
+def _hyperparameter_tables(o: _Out, trials: pd.DataFrame, experiments: pd.DataFrame) -> None:
+    """Each arm's values and, for ``--tune`` runs, the search that chose them."""
+    arms = arm_hyperparameters(trials)
+    if len(arms):
+        o.add("#### Hyper-parameters per arm", "",
+              "`hp_source`: `search` (chosen on the validation split, see below), "
+              "`preset:<name>`, `cli`, or empty (defaults).", "")
+        o.add(table(arms))
+    search, notes = search_records(experiments[experiments["exp_name"].isin(
+        set(trials["exp_name"]))])
+    if len(search):
+        o.csv(search, "search_trials")
+        o.add("#### How the hyper-parameters were chosen", "", *notes, "",
+              "Every grid point of the search (`val_mean_accuracy`: mean validation accuracy "
+              "over the proxy's tasks after the last; empty where ASHA stopped it early):", "")
+        o.add(table(search))
 
 
 def _consistency_note(o: _Out, trials: pd.DataFrame) -> None:

@@ -193,14 +193,27 @@ def _search_arm(arm: Arm, settings: SearchSettings, args: argparse.Namespace,
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_at_end=True),
                 failure_config=tune.FailureConfig(max_failures=args.max_failures),
                 verbose=1))
+    grid = tuner.fit()
+    started = [r for r in grid if r.config is not None]
+    if len(started) < len(settings.grid.points()):
+        # Interrupted (Ctrl-C): Tune returns without the grid points it had not started
+        # (or lists them without a config); choosing now would pick from a partial grid.
+        raise SearchInterrupted(f"the search of arm {arm.name} was interrupted "
+                                f"({len(started)} of {len(settings.grid.points())} grid "
+                                f"points started); continue it with the same command plus "
+                                f"--resume")
     records = []
-    for result in tuner.fit():
+    for result in started:
         metrics = result.metrics or {}
         records.append({"arm": arm.name, "lr": result.config["lr"],
                         "epochs_per_task": result.config["epochs_per_task"],
                         TIME: metrics.get(TIME), "val_mean_accuracy": metrics.get(SCORE),
                         "error": None if result.error is None else type(result.error).__name__})
     return records
+
+
+class SearchInterrupted(RuntimeError):
+    """A search stopped before every grid point ended; its state is saved for --resume."""
 
 
 def choose(records: Sequence[dict[str, Any]], tasks: int) -> dict[str, Any]:
@@ -308,7 +321,11 @@ def _run(arms, settings, args, argv, exp_dir: Path, final_seeds, after) -> int:
                 saved = json.loads(arm_file.read_text())
                 arm_records, pick = saved["records"], saved["chosen"]
             else:
-                arm_records = _search_arm(arm, settings, args, search_dir, data_dir)
+                try:
+                    arm_records = _search_arm(arm, settings, args, search_dir, data_dir)
+                except SearchInterrupted as err:
+                    print(f"stopped: {err}", file=sys.stderr)
+                    return 130
                 try:
                     pick = choose(arm_records, settings.tasks)
                 except RuntimeError as err:

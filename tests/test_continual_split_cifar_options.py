@@ -59,7 +59,8 @@ def test_label_remap_paper_reaches_the_tasks():
 
 @pytest.mark.parametrize("kw, message", [
     (dict(label_remap="buggy"), "unknown label_remap"),
-    (dict(label_remap="paper", stream="permuted", num_tasks=2), "label_remap is for stream='split'"),
+    (dict(label_remap="paper", stream="permuted", num_tasks=2),
+     "label_remap is for stream='split'"),
     (dict(fc_init="xavier"), "unknown fc_init"),
     (dict(mask_layout="rows"), "unknown mask_layout"),
     (dict(boost_strength_factor=1.5), "boost_strength_factor must be in [0, 1]"),

@@ -1,4 +1,4 @@
-"""The paper's CIFAR noise (`paper_cifar`): single channel values, int(3072 * level / 3), set to 1."""
+"""The paper's CIFAR noise (`paper_cifar`): int(3072 level / 3) channel values set to 1."""
 
 import pytest
 import torch

@@ -9,6 +9,12 @@ task; selected on a validation split, where the paper used the test set), seeds 
     python sweeps/dendrites_split_cifar.py --dataset folder:/data/cifar10-jpeg --tasks 5
     python sweeps/dendrites_split_cifar.py --grid --models active_dendrites_cnn
 
+Reference options (docs/fidelity.md, issue 15): ``--label-remap paper`` labels the tasks as
+the paper's split-CIFAR-100 code does (its in-place relabelling: some tasks then have fewer
+than 10 distinct labels); ``--fc-init {density,dense,paper}`` and ``--mask-layout
+{fan_in,layer}`` set the sparse CNNs' FC weights (defaults: density-rescaled init, the same
+fan-in for every unit).
+
 ``--grid`` runs the paper's searches instead (seed 42): lr {1e-5, 1e-4, 1e-3} x batch
 {32, 64, 128}, and weight decay {0, 1e-5, 1e-4} for the CNN or conv k-winners {0.1, 0.2,
 0.3} x FC k-winners {0.1, 0.3} x FC weight sparsity {0.3, 0.5, 0.7} for the others; each
@@ -56,6 +62,16 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-epochs", type=int, default=None, help="per task (1000)")
     parser.add_argument("--no-augment", action="store_true", help="turn train augmentation off")
     parser.add_argument("--grid", action="store_true", help="the paper's searches, seed 42")
+    parser.add_argument("--label-remap", default="correct", metavar="{correct,paper}",
+                        help="task labels: correct (0..k-1 per task) or paper (the paper's "
+                             "in-place relabelling of one shared label list)")
+    parser.add_argument("--fc-init", default="density", metavar="{density,dense,paper}",
+                        help="sparse CNNs' FC init: density (rescaled for the mask's density, "
+                             "default), dense (nn.Linear's, then masked), paper (its code per "
+                             "model)")
+    parser.add_argument("--mask-layout", default="fan_in", metavar="{fan_in,layer}",
+                        help="sparse CNNs' FC masks: fan_in (every unit the same number of "
+                             "inputs, default) or layer (zeros anywhere in the matrix)")
     args = parser.parse_args(argv)
     fill_defaults(args, FULL, QUICK)
     if args.epochs is not None:  # a fixed budget per task instead of early stopping
@@ -77,13 +93,20 @@ def context_of(model: str, task_id: bool) -> str:
     return "onehot" if model in DENDRITIC_MODELS or task_id else "none"
 
 
+def sparse_fc_option(args: argparse.Namespace, model: str, key: str) -> str | None:
+    """``fc_init`` / ``mask_layout`` for the sparse models; None for the dense CNN."""
+    return None if model == "cnn" else getattr(args, key)
+
+
 def base_config(args: argparse.Namespace, model: str, task_id: bool, **overrides: Any
                 ) -> ContinualConfig:
     fields: dict[str, Any] = dict(
         dataset=args.dataset, stream="split", num_tasks=args.tasks, model=model,
         context=context_of(model, task_id), context_input=task_id,
         augment=not args.no_augment, patience=args.patience, max_epochs=args.max_epochs,
-        epochs_per_task=args.epochs or args.max_epochs, seed=0,
+        epochs_per_task=args.epochs or args.max_epochs, seed=0, label_remap=args.label_remap,
+        fc_init=sparse_fc_option(args, model, "fc_init"),
+        mask_layout=sparse_fc_option(args, model, "mask_layout"),
         **{k: chosen_setting(model, k) for k in SETTING_KEYS})
     fields.update(overrides)
     try:
@@ -97,6 +120,10 @@ def final_sweep(args: argparse.Namespace, models: Sequence[str], task_id: bool) 
     derived = {key: (lambda flat, key=key: chosen_setting(flat["model"], key))
                for key in SETTING_KEYS}
     derived["context"] = lambda flat: context_of(flat["model"], task_id)
+    for key in ("fc_init", "mask_layout"):
+        derived[key] = lambda flat, key=key: sparse_fc_option(args, flat["model"], key)
+    for model in models:  # every model's options checked before Ray starts
+        base_config(args, model, task_id)
     return Sweep(kind="continual", base=base_config(args, models[0], task_id),
                  axes={"model": list(models), "seed": list(range(args.seeds))},
                  derived=derived)

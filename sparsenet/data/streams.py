@@ -97,24 +97,55 @@ def classes_per_split(num_classes: int, num_tasks: int,
     return classes_per_task
 
 
+LABEL_REMAPS = ("correct", "paper")
+
+
+def paper_labels(task_classes: list[Tensor], num_classes: int) -> Tensor:
+    """Final label of every original class after the paper's in-place relabelling.
+
+    The paper's `datasets/splitCIFAR100.py` (bainro/active_dendrites) keeps one label list
+    for the whole dataset and, task after task, sets every entry equal to the task's j-th
+    class to j. Entries already rewritten to a value 0..k-1 are rewritten again when a
+    later class (or a later class of the same task) equals that value, and since its
+    loaders read the list when batches are drawn, every task sees the final list. Returns
+    a (num_classes,) lookup original class -> final label (-1: in no task).
+    """
+    current = torch.arange(num_classes)
+    for cls in task_classes:
+        for j, k in enumerate(cls.tolist()):
+            current[current == k] = j
+    used = torch.cat(task_classes) if task_classes else torch.empty(0, dtype=torch.int64)
+    lut = torch.full((num_classes,), -1, dtype=torch.int64)
+    lut[used] = current[used]
+    return lut
+
+
 def split_tasks(
-    ds: Dataset, num_tasks: int, seed: int, classes_per_task: int | None = None
+    ds: Dataset, num_tasks: int, seed: int, classes_per_task: int | None = None,
+    label_remap: str = "correct",
 ) -> list[Task]:
     """Disjoint class subsets, shuffled by `seed`, one per task; labels become 0..k-1.
 
     Without `classes_per_task` the classes must divide evenly among the tasks; with it,
     `num_tasks * classes_per_task` classes are used and the rest left out.
+    `label_remap="paper"` labels the same class split as the paper's code does (see
+    :func:`paper_labels`): a task may then have fewer than k distinct labels, two of its
+    classes sharing one. `Task.classes` still lists the task's original classes in order.
     """
     _check_num_tasks(num_tasks)
+    if label_remap not in LABEL_REMAPS:
+        raise ValueError(f"unknown label_remap {label_remap!r}; known: {', '.join(LABEL_REMAPS)}")
     k_all = ds.info.num_classes
     classes_per_task = classes_per_split(k_all, num_tasks, classes_per_task)
     order = torch.randperm(k_all, generator=torch.Generator().manual_seed(seed))
+    chunks = [order[t * classes_per_task:(t + 1) * classes_per_task] for t in range(num_tasks)]
+    paper_lut = paper_labels(chunks, k_all) if label_remap == "paper" else None
     dev = ds.train_y.device
     tasks = []
     for t in range(num_tasks):
-        cls = order[t * classes_per_task:(t + 1) * classes_per_task]
+        cls = chunks[t]
         lut = torch.full((k_all,), -1, dtype=torch.int64)
-        lut[cls] = torch.arange(classes_per_task)
+        lut[cls] = torch.arange(classes_per_task) if paper_lut is None else paper_lut[cls]
         cls_d, lut_d = cls.to(dev), lut.to(dev)
         parts = [_select(x, y, cls_d, lut_d) for x, y in
                  ((ds.train_x, ds.train_y), (ds.val_x, ds.val_y), (ds.test_x, ds.test_y))]

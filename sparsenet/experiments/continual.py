@@ -19,6 +19,10 @@ Choices, and why:
 - ``eval_split="val"`` fills the accuracy matrix from the validation split instead of the
   test split: hyper-parameter searches (``sparsenet.tune.search``) select on it.
 - ``first_task_identity``: task 0 is the unpermuted dataset, as in both references.
+- K-winners boost strengths decay once per epoch, before it (Numenta's
+  ``UpdateBoostStrength``): a no-op unless ``boost_strength`` > 0.
+- ``label_remap="paper"`` labels split tasks as the paper's split-CIFAR-100 code does (its
+  in-place relabelling bug, see ``sparsenet.data.streams.paper_labels``).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from sparsenet.continual.contexts import (CONTEXT_KINDS, INFER_MODES, PrototypeC
 from sparsenet.continual.metrics import AccuracyMatrix, bwt, forgetting, mean_accuracy
 from sparsenet.continual.si import SynapticIntelligence
 from sparsenet.engine import evaluate, setup_torch, train_epoch
+from sparsenet.models.layers import update_boost_strength
 
 STREAMS = ("permuted", "split")
 # Networks whose hidden units are gated by dendritic segments: they need a context.
@@ -43,7 +48,7 @@ DENDRITIC_MODELS = ("dendrites_mlp", "active_dendrites_mlp", "active_dendrites_c
 # Config fields passed to build_model when set (None = the model's own default).
 MODEL_FIELDS = ("hidden", "kw_fraction", "weight_sparsity", "num_segments",
                 "dendrite_sparsity", "conv_channels", "conv_kw", "fc_kw", "boost_strength",
-                "hidden_input_density")
+                "hidden_input_density", "boost_strength_factor", "fc_init", "mask_layout")
 # Context density assumed for prototype contexts when sizing the segments' init: the
 # value Numenta's prototype configs set (context_percent_on=0.1; the prototype is dense).
 PROTOTYPE_CONTEXT_DENSITY = 0.1
@@ -74,6 +79,10 @@ class ContinualConfig:
     fc_kw: float | None = None
     boost_strength: float | None = None
     hidden_input_density: float | None = None  # plain MLP init; Numenta's MLP: 0.5
+    boost_strength_factor: float | None = None  # per-epoch decay of boost_strength
+    fc_init: str | None = None  # sparse CNNs' FC init: density (default), dense, paper
+    mask_layout: str | None = None  # sparse CNNs' FC masks: fan_in (default) or layer
+    label_remap: str = "correct"  # split only; "paper": the paper's relabelling bug
     context_density: float | None = None  # segment init; None: by context (see resolve)
     context: str = "onehot"
     context_infer: str = "oracle"
@@ -120,6 +129,21 @@ class ContinualConfig:
                 raise ValueError("classes_per_task is only for stream='split'")
             if self.classes_per_task < 1:
                 raise ValueError(f"classes_per_task must be >= 1, got {self.classes_per_task}")
+        from sparsenet.data.streams import LABEL_REMAPS
+        if self.label_remap not in LABEL_REMAPS:
+            raise ValueError(f"unknown label_remap {self.label_remap!r}; "
+                             f"known: {', '.join(LABEL_REMAPS)}")
+        if self.label_remap != "correct" and self.stream != "split":
+            raise ValueError("label_remap is for stream='split'")
+        from sparsenet.models.cifar import FC_INITS
+        from sparsenet.models.masks import MASK_LAYOUTS
+        for name, known in (("fc_init", FC_INITS), ("mask_layout", MASK_LAYOUTS)):
+            value = getattr(self, name)
+            if value is not None and value not in known:
+                raise ValueError(f"unknown {name} {value!r}; known: {', '.join(known)}")
+        if self.boost_strength_factor is not None and not 0.0 <= self.boost_strength_factor <= 1.0:
+            raise ValueError(f"boost_strength_factor must be in [0, 1], "
+                             f"got {self.boost_strength_factor}")
         from sparsenet.models.registry import MODEL_NAMES, model_options  # lazy import
         if self.model not in MODEL_NAMES:
             raise ValueError(f"unknown model {self.model!r}; known: {', '.join(MODEL_NAMES)}")
@@ -299,7 +323,8 @@ class ContinualExperiment:
             num_classes = self.dataset.info.num_classes
         else:
             self.tasks = split_tasks(self.dataset, config.num_tasks, config.seed,
-                                     classes_per_task=config.classes_per_task)
+                                     classes_per_task=config.classes_per_task,
+                                     label_remap=config.label_remap)
             num_classes = max(len(task.classes) for task in self.tasks)
         if len(self.tasks) != config.num_tasks:
             raise ValueError(f"stream gave {len(self.tasks)} tasks, expected {config.num_tasks}")
@@ -401,6 +426,7 @@ class ContinualExperiment:
             self._begin_task()
         task = self.tasks[t]
         context = self.contexts.train_context(t) if cfg.uses_context else None
+        update_boost_strength(self.model)  # once per epoch, before it (as Numenta)
         loss = train_epoch(self.model, self.optimizer, task.train_x, task.train_y,
                            batch_size=cfg.batch_size, generator=self.batch_generator,
                            context=context, batch_transform=self._train_transform(t),
@@ -429,6 +455,7 @@ class ContinualExperiment:
             "stream": cfg.stream, "lr": cfg.lr, "epochs_per_task": cfg.epochs_per_task,
             "arm": cfg.arm, "hp_source": cfg.hp_source, "eval_split": cfg.eval_split,
             "segment_init_density": cfg.resolved_context_density(),
+            "label_remap": cfg.label_remap,
         }
         if task_end:
             result.update(self._end_task())

@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from sparsenet.data.noise import NOISE_TYPES, add_noise
+from sparsenet.data.noise import ALL_NOISE_TYPES, NOISE_TYPES, add_noise
 from sparsenet.engine import count_correct, evaluate, setup_torch, train_epoch
 from sparsenet.experiments.common import (check_choice, check_dataset_name, derived_seed,
                                           seeded_model)
@@ -106,7 +106,7 @@ def evaluate_under_noise(model: nn.Module, x_raw: torch.Tensor, y: torch.Tensor,
         score = 0
         for level in levels:
             g = torch.Generator().manual_seed(
-                derived_seed(noise_seed, _NOISE_STREAM, NOISE_TYPES.index(noise),
+                derived_seed(noise_seed, _NOISE_STREAM, ALL_NOISE_TYPES.index(noise),
                              round(float(level) * 1_000_000)))
             noisy = add_noise(x_raw, noise, float(level), mean=mean, std=std, generator=g)
             correct = count_correct(model, noisy, y, batch_size=batch_size, x_transform=normalize)
@@ -240,7 +240,7 @@ class NoiseConfig:
         if not self.levels or not self.noise_types:
             raise ValueError("need at least one noise type and one level")
         for noise in self.noise_types:
-            check_choice("noise type", noise, NOISE_TYPES)
+            check_choice("noise type", noise, ALL_NOISE_TYPES)
         if self.eval_batch_size < 1:
             raise ValueError(f"eval_batch_size must be >= 1, got {self.eval_batch_size}")
 

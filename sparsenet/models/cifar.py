@@ -8,10 +8,23 @@ FC 2048-256-128-classes (for 32x32 inputs; the flattened size follows the input 
   masks on the hidden FC weights.
 - ``active_dendrites_cnn``: as ``sparse_cnn`` plus dendritic segments of the context gating
   each conv channel and each hidden FC unit (before the k-winners).
+
+Sparse hidden FC layers (issue 15, docs/fidelity.md):
+- ``mask_layout``: "fan_in" (default) gives every unit exactly round(density * fan_in)
+  inputs, as Numenta's and the paper's ``SparseWeights``; "layer" draws the zeros over the
+  whole matrix (fan-ins vary from unit to unit; sparsenet before issue 15).
+- ``fc_init``: "density" (default) draws the masked weights from U(-b, b), b =
+  1/sqrt(density * fan_in), so a unit's summed input keeps the dense layer's scale;
+  "dense" keeps ``nn.Linear``'s init (b = 1/sqrt(fan_in)) and masks it (before issue 15);
+  "paper" does what the paper's code does per variant: the sparse CNN calls Numenta's
+  ``_init_sparse_weights(layer, 1 - s)`` with the weight sparsity s in the *input*
+  sparsity argument, so b = 1/sqrt(s * (1 - s) * fan_in); its dendritic CNN does not
+  rescale (as "dense").
 """
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
@@ -22,8 +35,24 @@ from sparsenet.models.base import (Network, check_context_dim, check_fraction,
                                    check_sparsity)
 from sparsenet.models.conv import check_input_shape, pooled_size
 from sparsenet.models.layers import DendriticLayer, KWinners, KWinners2d, sparse_linear
+from sparsenet.models.masks import MASK_LAYOUTS
 
 VARIANTS = ("cnn", "sparse_cnn", "active_dendrites_cnn")
+FC_INITS = ("density", "dense", "paper")
+
+
+def fc_init_bound(fc_init: str, variant: str, weight_sparsity: float, fan_in: int) -> float | None:
+    """The U(-b, b) bound of a sparse hidden FC layer's weights; None: keep nn.Linear's."""
+    if fc_init not in FC_INITS:
+        raise ValueError(f"unknown fc_init {fc_init!r}; known: {', '.join(FC_INITS)}")
+    if weight_sparsity == 0.0 or fc_init == "dense":
+        return None
+    if fc_init == "density":
+        return 1.0 / math.sqrt((1.0 - weight_sparsity) * fan_in)
+    if variant == "active_dendrites_cnn":  # the paper's dendritic FC layers: no rescale
+        return None
+    # the paper's sparse CNN: input density 1 - (1 - s) = s, weight density 1 - s
+    return 1.0 / math.sqrt(weight_sparsity * (1.0 - weight_sparsity) * fan_in)
 
 # The paper's chosen settings (seed-42 grid search): sparse 0.2 / 0.1 / 0.5, ADN 0.2 / 0.3 / 0.5.
 _SPARSE_DEFAULTS = {
@@ -47,8 +76,14 @@ class CifarBackbone(Network):
                  context_dim: int | None = None, dendrite_sparsity: float = 0.0,
                  context_input: bool = False, boost_strength: float = 0.0,
                  boost_strength_factor: float = 1.0, duty_cycle_period: int = 1000,
-                 k_inference_factor: float = 1.0, generator: torch.Generator | None = None):
+                 k_inference_factor: float = 1.0, fc_init: str = "density",
+                 mask_layout: str = "fan_in", generator: torch.Generator | None = None):
         super().__init__()
+        if mask_layout not in MASK_LAYOUTS:
+            raise ValueError(f"unknown mask_layout {mask_layout!r}; "
+                             f"known: {', '.join(MASK_LAYOUTS)}")
+        if fc_init not in FC_INITS:
+            raise ValueError(f"unknown fc_init {fc_init!r}; known: {', '.join(FC_INITS)}")
         if variant not in VARIANTS:
             raise ValueError(f"unknown CifarBackbone variant {variant!r}; known: {list(VARIANTS)}")
         c, h, w = check_input_shape(input_shape)
@@ -113,7 +148,12 @@ class CifarBackbone(Network):
         self.fcs = nn.ModuleList()
         self.fc_acts = nn.ModuleList()
         for out_f in hidden:
-            fc: nn.Module = sparse_linear(in_f, out_f, weight_sparsity, generator)
+            fc: nn.Module = sparse_linear(in_f, out_f, weight_sparsity, generator,
+                                          mask_layout=mask_layout)
+            bound = fc_init_bound(fc_init, variant, weight_sparsity, in_f)
+            if bound is not None:
+                with torch.no_grad():
+                    fc.weight.uniform_(-bound, bound).mul_(fc.weight_mask)
             if dendritic:
                 fc = DendriticLayer(fc, num_segments, self.context_dim, dendrite_sparsity,
                                     generator)

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sparsenet.models.masks import random_mask, set_mask
+from sparsenet.models.masks import random_mask, set_mask, static_mask
 
 __all__ = [
     "KWinners",
@@ -417,6 +417,14 @@ class DendriticLayer(nn.Module):
     channel is one unit (gate broadcast over H, W). ``base`` keeps its own mask (if sparse),
     so it is prunable like any Linear/Conv2d; the segments are not returned by
     ``prunable_layers``.
+
+    Conv bases with one context for the whole batch (the engine's broadcast task id) fold
+    the modulation into the convolution: gate: conv(x, W * g) with bias b * g, g =
+    sigmoid(segment); bias: conv(x, W) with bias b + segment. That is the same function
+    (equal up to float rounding) at the cost of scaling C_out x C_in x k x k weights instead
+    of multiplying a (B, C, H, W) output forward and backward: the dendritic CNN's gate
+    was about a third of its extra cost per epoch. Linear bases are not folded: their
+    weight matrix is usually larger than a batch of outputs.
     """
 
     def __init__(self, base: nn.Linear | nn.Conv2d, num_segments: int, context_dim: int,
@@ -436,9 +444,25 @@ class DendriticLayer(nn.Module):
                                           generator, context_density=context_density)
         self.mode = mode
         self._combine = _MODES[mode]
+        self.fold = True  # False: always modulate the output (the unfolded computation)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        return self._combine(self.base(x), self.segments.select_rows(context))
+        selected = self.segments.select_rows(context)
+        if self.fold and selected.shape[0] == 1 and isinstance(self.base, nn.Conv2d):
+            return self._folded_conv(x, selected[0])
+        return self._combine(self.base(x), selected)
+
+    def _folded_conv(self, x: torch.Tensor, selected: torch.Tensor) -> torch.Tensor:
+        """The modulation of one context folded into the conv's weight and bias."""
+        conv = self.base
+        weight, bias = conv.weight, conv.bias
+        if self.mode == "gate":
+            g = torch.sigmoid(selected)
+            weight = weight * g.view(-1, 1, 1, 1)
+            bias = None if bias is None else bias * g
+        else:
+            bias = selected if bias is None else bias + selected
+        return conv._conv_forward(x, weight, bias)
 
     def extra_repr(self) -> str:
         return f"mode={self.mode}"
@@ -448,29 +472,33 @@ class DendriticLayer(nn.Module):
 
 
 def _attach_random_mask(module: nn.Module, sparsity: float,
-                        generator: torch.Generator | None) -> None:
+                        generator: torch.Generator | None, layout: str = "layer") -> None:
     if sparsity < 0.0 or sparsity >= 1.0:
         raise ValueError(f"weight sparsity must be in [0, 1), got {sparsity}")
     if sparsity > 0.0:
-        set_mask(module, random_mask(module.weight.shape, sparsity, generator))
+        set_mask(module, static_mask(module.weight.shape, sparsity, layout, generator))
 
 
 def sparse_linear(in_features: int, out_features: int, sparsity: float,
-                  generator: torch.Generator | None = None, bias: bool = True) -> nn.Linear:
-    """A plain ``nn.Linear`` with exactly round(sparsity * n) weights masked to zero.
+                  generator: torch.Generator | None = None, bias: bool = True, *,
+                  mask_layout: str = "layer") -> nn.Linear:
+    """A plain ``nn.Linear`` with round(sparsity * n) weights masked to zero.
 
     Sparsity 0 gives no mask at all (no enforcement cost). The bias is never masked.
+    ``mask_layout="fan_in"`` gives every output unit the same number of inputs (Numenta's
+    ``SparseWeights``); "layer" places the zeros over the whole matrix.
     """
     layer = nn.Linear(in_features, out_features, bias=bias)
-    _attach_random_mask(layer, sparsity, generator)
+    _attach_random_mask(layer, sparsity, generator, mask_layout)
     return layer
 
 
 def sparse_conv2d(in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
                   sparsity: float, generator: torch.Generator | None = None, *,
-                  stride: int = 1, padding: int = 0, bias: bool = True) -> nn.Conv2d:
+                  stride: int = 1, padding: int = 0, bias: bool = True,
+                  mask_layout: str = "layer") -> nn.Conv2d:
     """A plain ``nn.Conv2d`` with a random static mask over its weight (none at sparsity 0)."""
     layer = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
                       bias=bias)
-    _attach_random_mask(layer, sparsity, generator)
+    _attach_random_mask(layer, sparsity, generator, mask_layout)
     return layer

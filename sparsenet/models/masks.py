@@ -56,6 +56,39 @@ def random_mask(shape: torch.Size | tuple[int, ...], sparsity: float,
     return mask.view(*shape)
 
 
+MASK_LAYOUTS = ("fan_in", "layer")
+
+
+def fan_in_mask(shape: torch.Size | tuple[int, ...], sparsity: float,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """Every output unit (row of dim 0) keeps exactly ``round((1 - sparsity) * fan_in)`` inputs.
+
+    Numenta's ``SparseWeights`` / ``SparseWeights2d`` (and the paper's copy) draw each unit's
+    inputs separately, so no unit is starved or favoured; :func:`random_mask` draws over the
+    whole layer, so fan-ins vary (binomially) from unit to unit.
+    """
+    if not 0.0 <= sparsity < 1.0:
+        raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
+    out_units, fan_in = int(shape[0]), 1
+    for s in shape[1:]:
+        fan_in *= int(s)
+    keep = int(round((1.0 - sparsity) * fan_in))
+    keys = torch.rand(out_units, fan_in, generator=generator)
+    idx = keys.topk(keep, dim=1, sorted=False).indices
+    mask = torch.zeros(out_units, fan_in).scatter_(1, idx, 1.0)
+    return mask.view(*[int(s) for s in shape])
+
+
+def static_mask(shape: torch.Size | tuple[int, ...], sparsity: float, layout: str = "layer",
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """A random static mask: ``layout`` "layer" (:func:`random_mask`) or "fan_in"."""
+    if layout not in MASK_LAYOUTS:
+        raise ValueError(f"unknown mask layout {layout!r}; known: {', '.join(MASK_LAYOUTS)}")
+    if layout == "fan_in":
+        return fan_in_mask(shape, sparsity, generator)
+    return random_mask(shape, sparsity, generator)
+
+
 class MaskEnforcer:
     """Re-applies every mask of a model; built once, called after each optimizer step.
 

@@ -106,7 +106,8 @@ def _cifar_backbone(input_shape: Shape, num_classes: int, *, variant: str = "cnn
                     context_dim: int | None = None, dendrite_sparsity: float = 0.0,
                     context_input: bool = False, boost_strength: float = 0.0,
                     boost_strength_factor: float = 1.0, duty_cycle_period: int = 1000,
-                    k_inference_factor: float = 1.0,
+                    k_inference_factor: float = 1.0, fc_init: str = "density",
+                    mask_layout: str = "fan_in",
                     generator: Gen = None) -> nn.Module:
     """The split-CIFAR backbone with ``variant`` as an option (for grids over variants)."""
     return CifarBackbone(input_shape, num_classes, variant, conv_channels=conv_channels,
@@ -116,7 +117,8 @@ def _cifar_backbone(input_shape: Shape, num_classes: int, *, variant: str = "cnn
                          context_input=context_input, boost_strength=boost_strength,
                          boost_strength_factor=boost_strength_factor,
                          duty_cycle_period=duty_cycle_period,
-                         k_inference_factor=k_inference_factor, generator=generator)
+                         k_inference_factor=k_inference_factor, fc_init=fc_init,
+                         mask_layout=mask_layout, generator=generator)
 
 
 def _cnn(input_shape: Shape, num_classes: int, *, conv_channels: Sequence[int] = (64, 32),
@@ -132,7 +134,8 @@ def _sparse_cnn(input_shape: Shape, num_classes: int, *, conv_channels: Sequence
                 weight_sparsity: float = 0.5, context_input: bool = False,
                 context_dim: int | None = None, boost_strength: float = 0.0,
                 boost_strength_factor: float = 1.0, duty_cycle_period: int = 1000,
-                k_inference_factor: float = 1.0,
+                k_inference_factor: float = 1.0, fc_init: str = "density",
+                mask_layout: str = "fan_in",
                 generator: Gen = None) -> nn.Module:
     return CifarBackbone(input_shape, num_classes, "sparse_cnn", conv_channels=conv_channels,
                          hidden=hidden, conv_kw=conv_kw, fc_kw=fc_kw,
@@ -141,7 +144,8 @@ def _sparse_cnn(input_shape: Shape, num_classes: int, *, conv_channels: Sequence
                          boost_strength=boost_strength,
                          boost_strength_factor=boost_strength_factor,
                          duty_cycle_period=duty_cycle_period,
-                         k_inference_factor=k_inference_factor, generator=generator)
+                         k_inference_factor=k_inference_factor, fc_init=fc_init,
+                         mask_layout=mask_layout, generator=generator)
 
 
 def _active_dendrites_cnn(input_shape: Shape, num_classes: int, *,
@@ -151,7 +155,8 @@ def _active_dendrites_cnn(input_shape: Shape, num_classes: int, *,
                           num_segments: int = 10, context_dim: int | None = None,
                           dendrite_sparsity: float = 0.0, boost_strength: float = 0.0,
                           boost_strength_factor: float = 1.0, duty_cycle_period: int = 1000,
-                          k_inference_factor: float = 1.0,
+                          k_inference_factor: float = 1.0, fc_init: str = "density",
+                          mask_layout: str = "fan_in",
                           generator: Gen = None) -> nn.Module:
     return CifarBackbone(input_shape, num_classes, "active_dendrites_cnn",
                          conv_channels=conv_channels, hidden=hidden, conv_kw=conv_kw,
@@ -160,7 +165,8 @@ def _active_dendrites_cnn(input_shape: Shape, num_classes: int, *,
                          dendrite_sparsity=dendrite_sparsity, boost_strength=boost_strength,
                          boost_strength_factor=boost_strength_factor,
                          duty_cycle_period=duty_cycle_period,
-                         k_inference_factor=k_inference_factor, generator=generator)
+                         k_inference_factor=k_inference_factor, fc_init=fc_init,
+                         mask_layout=mask_layout, generator=generator)
 
 
 def _numenta_cnn2_dense(input_shape: Shape, num_classes: int, *,

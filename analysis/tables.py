@@ -279,7 +279,9 @@ def split_summary(trials: pd.DataFrame, running: pd.DataFrame,
                              aggfunc="first")
     wide.columns = [f"after_task_{t}_{stat}" for stat, t in wide.columns]
     order = sorted({int(c.split("_")[2]) for c in wide.columns})
-    wide = wide[[f"after_task_{t}_{s}" for t in order for s in ("mean", "std", "n")]]
+    # reindex, not select: with one seed every std is NaN and pivot_table drops the column
+    wide = wide.reindex(columns=[f"after_task_{t}_{s}" for t in order
+                                 for s in ("mean", "std", "n")])
     done = trials[(trials["stream"] == "split") & trials["complete"]]
     final = _wide(done, by, ("forgetting", "bwt"))
     return wide.reset_index().merge(final, on=by, how="left") if len(final.columns) > len(by) \

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Sequence
 
 from analysis.tidy import write_tidy
-from sparsenet.data.noise import NOISE_TYPES
+from sparsenet.data.noise import ALL_NOISE_TYPES, NOISE_TYPES
 from sparsenet.experiments.imp import TICKETS_DIR
 from sparsenet.experiments.noise import (ALL_CONTROL_KINDS, CONTROL_KINDS, DEFAULT_LEVELS,
                                          DEFAULT_PRUNED_FRACTIONS, NUMENTA_KINDS,
@@ -49,7 +49,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="pruned fractions whose nearest rounds are evaluated")
     parser.add_argument("--levels", type=float, nargs="+", default=None,
                         help=f"noise levels (default {list(DEFAULT_LEVELS)})")
-    parser.add_argument("--noise-types", nargs="+", default=None, choices=NOISE_TYPES,
+    parser.add_argument("--noise-types", nargs="+", default=None, choices=ALL_NOISE_TYPES,
                         help="noise types (default: all)")
     parser.add_argument("--numenta-noise", action="store_true",
                         help="Numenta's protocol: noise type numenta (mean + 2 sigma), levels "

@@ -40,3 +40,14 @@ def test_no_search_section_without_a_search(tmp_path):
     text = build_report([exp], tmp_path / "out").read_text()
     assert "#### Hyper-parameters per arm" in text
     assert "How the hyper-parameters were chosen" not in text
+
+
+def test_split_report_with_a_single_seed(tmp_path):
+    """One seed: every std is NaN; the split table must still be built (it once crashed on
+    the missing after_task_*_std columns)."""
+    exp = fake_continual(tmp_path, "split_one", "split", seeds=1)
+    text = build_report([exp], tmp_path / "out").read_text()
+    assert "active_dendrites_cnn" in text
+    import pandas as pd
+    table = pd.read_csv(tmp_path / "out" / "split_table.csv")
+    assert "after_task_1_std" in table and table["after_task_1_n"].eq(1).all()

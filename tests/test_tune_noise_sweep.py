@@ -33,6 +33,18 @@ def test_noise_sweep_needs_something_to_do_and_real_tickets(tmp_path):
     assert code == 2 and "no IMP tickets" in no_tickets
 
 
+def test_the_papers_cifar_noise_is_offered_only_when_asked_for(tmp_path, capsys):
+    """``paper_cifar`` is a valid --noise-types choice but not among the default types."""
+    from sparsenet.data.noise import NOISE_TYPES
+    assert "paper_cifar" not in NOISE_TYPES
+    code, err = run_main("noise_robustness", "--controls", "--dataset", "synthetic:3,32,32,10",
+                         "--noise-types", "paper_cifar", "--dry-run", "--storage", str(tmp_path))
+    assert code == 0, err
+    code, err = run_main("noise_robustness", "--controls", "--noise-types", "paper_cifr",
+                         "--dry-run", "--storage", str(tmp_path))
+    assert code == 2 and "paper_cifr" in err
+
+
 @pytest.mark.ray
 def test_noise_sweep_evaluates_tickets_and_controls(tmp_path):
     imp = make_imp_experiment(tmp_path / "imp")

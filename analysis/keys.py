@@ -1,23 +1,26 @@
 """Every name analysis relies on in result files, in one place.
 
-The experiments (sparsenet/experiments) decide what a ``step()`` reports; when those keys
-change, this is the only module to align.
+The file names, kinds and key builders/parsers are the contract the experiments write by,
+defined once in :mod:`sparsenet.schema` (torch- and ray-free) and re-exported here; this
+module adds what only analysis needs (Tune's own keys, orders, labels).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Mapping
 
-# --- the experiment folder -------------------------------------------------------------
-EXPERIMENT_FILE = "sparsenet_experiment.json"
-PARAMS_FILE = "params.json"
-RESULT_FILE = "result.json"
-ERROR_FILE = "error.txt"
-KINDS = ("imp", "noise", "continual")
-TIDY_FILES = {"imp": ("imp_rounds.csv",), "noise": ("noise.csv", "noise_scores.csv"),
-              "continual": ("continual.csv",)}
+from sparsenet.schema import (COMPRESSION, CONTROL_DENSE, CONTROL_KINDS, CONTROL_PREFIX, DENSE,
+                              ERROR_FILE,
+                              EXPERIMENT_FILE, KINDS, MATRIX_ROW, NETWORK, PARAMS_FILE,
+                              RESULT_FILE, ROUND, ROUND_END, TASK, TASK_END, TICKET,
+                              TIDY_FILES, TOTAL, WEIGHTS_REMAINING, control_network_name,
+                              is_control, network_kind, parse_noise_key)
+
+__all__ = ["COMPRESSION", "CONTROL_DENSE", "CONTROL_PREFIX", "DENSE", "ERROR_FILE",
+           "EXPERIMENT_FILE", "KINDS", "MATRIX_ROW", "NETWORK", "PARAMS_FILE", "RESULT_FILE",
+           "ROUND", "ROUND_END", "TASK", "TASK_END", "TICKET", "TIDY_FILES", "TOTAL",
+           "WEIGHTS_REMAINING", "is_control", "network_kind", "parse_noise_key"]
 
 # --- Tune's own keys in result.json rows (bookkeeping, not metrics) ----------------------
 TUNE_KEYS = ("training_iteration", "trial_id", "done", "time_total_s", "time_this_iter_s",
@@ -38,11 +41,6 @@ ROW_ID_KEYS = ("seed", "arch", "dataset", "ticket", "mode", "stream")
 ROW_SETTING_KEYS = ("arch", "dataset")
 
 # --- IMP ---------------------------------------------------------------------------------
-TICKET = "ticket"
-ROUND = "round"
-ROUND_END = "round_end"
-WEIGHTS_REMAINING = "weights_remaining"
-COMPRESSION = "compression"
 # Dense / remaining over *all* parameters (biases and unpruned layers count): the paper's count.
 COMPRESSION_ALL = "compression_all_params"
 # Accuracy of a round, best first: selected on validation (ours), best test (the paper's).
@@ -53,50 +51,15 @@ IMP_METRIC_LABELS = {"round_test_acc_at_best_val": "test accuracy at best valida
 TICKET_ORDER = ("winning", "random", "reinit")
 
 # --- noise -------------------------------------------------------------------------------
-NETWORK = "network"
 NOISE_AXES = (NETWORK,)
-TOTAL = "total"
-_ACC_KEY = re.compile(r"^acc/(?P<noise>[^/]+)/(?P<level>[-+0-9.eE]+)$")
-_CORRECT_KEY = re.compile(r"^correct/(?P<noise>[^/]+)/(?P<level>[-+0-9.eE]+)$")
-DENSE = "dense"
-CONTROL_PREFIX = "control:"
-CONTROL_DENSE = "control:dense"
-CONTROL_ORDER = ("control:dense", "control:weight_sparse", "control:activation_sparse",
-                 "control:both")
-CONTROL_LABELS = {"control:weight_sparse": "weight sparsity only",
-                  "control:activation_sparse": "activation sparsity (k-winners) only",
-                  "control:both": "weight + activation sparsity"}
+CONTROL_ORDER = tuple(control_network_name(kind) for kind in CONTROL_KINDS)
+CONTROL_LABELS = {control_network_name("weight_sparse"): "weight sparsity only",
+                  control_network_name("activation_sparse"): "activation sparsity (k-winners) only",
+                  control_network_name("both"): "weight + activation sparsity"}
 PAPER_NOISE = "set_2sigma"
 
 
-def parse_noise_key(key: str) -> tuple[str, str, float] | None:
-    """``acc/set_2sigma/0.1`` -> ("acc", "set_2sigma", 0.1); None for other keys."""
-    for what, pattern in (("acc", _ACC_KEY), ("correct", _CORRECT_KEY)):
-        match = pattern.match(key)
-        if match:
-            try:
-                return what, match["noise"], float(match["level"])
-            except ValueError:
-                return None
-    return None
-
-
-def network_kind(name: str) -> str:
-    """``winning@0.70`` -> winning; ``dense``, ``control:both`` stay as they are."""
-    name = str(name)
-    if name.startswith(CONTROL_PREFIX):
-        return name
-    return name.split("@", 1)[0]
-
-
-def is_control(name: str) -> bool:
-    return str(name).startswith(CONTROL_PREFIX)
-
-
 # --- continual ---------------------------------------------------------------------------
-TASK = "task"
-TASK_END = "task_end"
-MATRIX_ROW = "matrix_row"
 MODEL_AXES = ("model", "context", "si", "num_tasks")
 REPORTED_METRICS = ("mean_accuracy", "forgetting", "bwt")
 STREAM_KEYS = ("stream", "benchmark", "scenario", "tasks")

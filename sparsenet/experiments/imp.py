@@ -33,15 +33,15 @@ from sparsenet.pruning import (POLICIES, PRESET_NAMES, REWIND_SCOPES, SAVE_NETWO
                                TICKET_KINDS, MagnitudePruner, PruneRates, SparsityStats,
                                apply_ticket, get_preset, prunable_layers, rewind_target,
                                snapshot, sparsity_stats)
+from sparsenet.schema import TICKETS_DIR, ticket_file  # noqa: F401 - TICKETS_DIR re-exported
 
 STATE_VERSION = 2
-TICKETS_DIR = "tickets"
 _MASK_STREAM, _REINIT_STREAM = 1, 2
 
 
 def ticket_path(artifact_dir: str | Path, round_: int) -> Path:
     """Where the network trained in round ``round_`` is saved."""
-    return Path(artifact_dir) / TICKETS_DIR / f"round_{round_:02d}.pt"
+    return Path(artifact_dir) / ticket_file(round_)
 
 
 @dataclass

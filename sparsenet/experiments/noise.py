@@ -15,7 +15,7 @@ Two modes of one experiment kind:
 
 Noise is drawn from a seed that depends only on (``noise_seed``, noise type, level), so
 every network of a study sees exactly the same noisy images (paired comparisons).
-Result keys are built only by the functions below (documented in docs/architecture.md,
+Result keys are built only by :mod:`sparsenet.schema` (documented in docs/architecture.md,
 "Result files").
 """
 
@@ -38,10 +38,13 @@ from sparsenet.experiments.imp import TICKETS_DIR, load_ticket, read_ticket
 from sparsenet.models.layers import update_boost_strength
 from sparsenet.models.masks import MaskEnforcer, random_mask, set_mask
 from sparsenet.pruning import prunable_layers, sparsity_stats
+# Result keys and network names are built only by the contract module (docs/architecture.md).
+from sparsenet.schema import (CONTROL_KINDS, CONTROL_PREFIX, DENSE, acc_key,  # noqa: F401
+                              control_network_name, correct_key, fraction_label, level_label,
+                              score_key, ticket_network_name)
 
 DEFAULT_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 DEFAULT_PRUNED_FRACTIONS = (0.70, 0.80, 0.967)
-CONTROL_KINDS = ("dense", "weight_sparse", "activation_sparse", "both")  # the MLP controls
 NUMENTA_KINDS = ("numenta_dense_cnn2", "numenta_sparse_cnn2")
 ALL_CONTROL_KINDS = CONTROL_KINDS + NUMENTA_KINDS
 NUMENTA_ARCHS = {"numenta_dense_cnn2": "numenta_cnn2_dense",
@@ -50,42 +53,8 @@ NUMENTA_ARCHS = {"numenta_dense_cnn2": "numenta_cnn2_dense",
 NUMENTA_LEVELS = tuple(round(0.05 * i, 2) for i in range(11))
 NUMENTA_NOISE_TYPES = ("numenta",)
 OPTIMIZERS = ("adam", "sgd")
-DENSE = "dense"
-CONTROL_PREFIX = "control:"
 STATE_VERSION = 1
 _NOISE_STREAM, _MASK_STREAM = 11, 12
-
-
-# ---------------------------------------------------------------- result keys (one place)
-def level_label(level: float) -> str:
-    return f"{float(level):g}"
-
-
-def acc_key(noise: str, level: float) -> str:
-    return f"acc/{noise}/{level_label(level)}"
-
-
-def correct_key(noise: str, level: float) -> str:
-    return f"correct/{noise}/{level_label(level)}"
-
-
-def score_key(noise: str) -> str:
-    return f"noise_score/{noise}"
-
-
-def fraction_label(fraction: float) -> str:
-    """0.7 -> "0.70", 0.967 -> "0.967": two decimals at least, more only when needed."""
-    text = f"{fraction:.6f}".rstrip("0")
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return f"{fraction:.{max(2, decimals)}f}"
-
-
-def ticket_network_name(ticket: str, pruned_fraction: float) -> str:
-    return f"{ticket}@{fraction_label(pruned_fraction)}"
-
-
-def control_network_name(kind: str) -> str:
-    return f"{CONTROL_PREFIX}{kind}"
 
 
 # ---------------------------------------------------------------- batched evaluation

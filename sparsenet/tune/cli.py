@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from sparsenet.schema import ERROR_FILE, EXPERIMENT_FILE, PARAMS_FILE, RESULT_FILE
 from sparsenet.storage import Location, StorageError, check_writable, is_uri, location
 from sparsenet.tune.resources import cluster_warning, local_problem
 from sparsenet.tune.tracking import TRACKERS, check_tracking
-
-EXPERIMENT_FILE = "sparsenet_experiment.json"
 
 
 class SweepError(Exception):
@@ -447,7 +446,7 @@ def sweep_main(build: Callable[[Sequence[str] | None], Plan],
 def _analysis_file(relative: str) -> bool:
     name = relative.rsplit("/", 1)[-1]
     return relative.count("/") == 0 or (relative.count("/") == 1 and name in (
-        "params.json", "result.json", "error.txt"))
+        PARAMS_FILE, RESULT_FILE, ERROR_FILE))
 
 
 @contextlib.contextmanager

@@ -18,13 +18,12 @@ import torch
 from ray import tune
 
 from sparsenet.engine import setup_torch
-from sparsenet.experiments.imp import TICKETS_DIR
 from sparsenet.experiments.registry import build_config, get_experiment
+from sparsenet.schema import BOUNDARY_KEYS, TICKETS_DIR
 from sparsenet.storage import is_uri, location
 
 # Keys of a trial's config that steer the run but are not part of the experiment's config.
 RUNTIME_KEYS = ("experiment", "data_dir")
-BOUNDARY_KEYS = ("round_end", "task_end")
 CHECKPOINT_FILE = "experiment_state.pt"
 
 

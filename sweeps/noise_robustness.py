@@ -115,7 +115,7 @@ def ticket_sweep(args: argparse.Namespace) -> Sweep:
         base = NoiseConfig(imp_dir=trials[0], **noise_fields(args))
     except ValueError as err:
         raise SweepError(str(err)) from err
-    return Sweep(kind="noise", base=base, axes={"imp_dir": trials},
+    return Sweep(base=base, axes={"imp_dir": trials},
                  datasets=(params["dataset"],))
 
 
@@ -149,7 +149,7 @@ def control_sweep(args: argparse.Namespace, dataset: str, epochs_given: bool = T
         raise SweepError(str(err)) from err
     axes = {"control_kind": list(args.control_kinds), "control_seed": list(range(args.seeds))}
     derived = numenta_derived(args.control_kinds, args.epochs if epochs_given else None)
-    return Sweep(kind="noise", base=base, axes=axes, derived=derived)
+    return Sweep(base=base, axes=axes, derived=derived)
 
 
 def build(argv: Sequence[str] | None) -> Plan:

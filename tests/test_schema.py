@@ -35,3 +35,34 @@ def test_key_builders_round_trip_through_the_parser():
     assert schema.network_kind(schema.ticket_network_name("random", 0.967)) == "random"
     assert schema.network_kind(schema.control_network_name("both")) == "control:both"
     assert schema.ticket_file(3) == "tickets/round_03.pt"
+
+
+def test_every_kind_has_a_config_an_experiment_and_a_tidy_builder():
+    import pytest
+
+    from analysis.tidy import TIDY_BUILDERS, _build
+    from sparsenet.experiments.registry import EXPERIMENTS, get_experiment
+
+    assert tuple(EXPERIMENTS) == tuple(TIDY_BUILDERS) == schema.KINDS == tuple(schema.TIDY_FILES)
+    for kind in schema.KINDS:
+        config_cls, experiment_cls = get_experiment(kind)
+        assert config_cls.kind == kind
+        for method in ("step", "state_dict", "load_state_dict"):
+            assert callable(getattr(experiment_cls, method))
+    with pytest.raises(ValueError, match="known: imp, noise, continual"):
+        _build("bogus", None, [], None)
+    with pytest.raises(ValueError, match="unknown experiment kind"):
+        get_experiment("bogus")
+
+
+def test_sweep_takes_its_kind_from_the_base_config():
+    import pytest
+
+    from sparsenet.experiments.imp import IMPConfig
+    from sparsenet.tune.cli import Sweep
+
+    assert Sweep(base=IMPConfig(), axes={"seed": [0, 1]}).kind == "imp"
+    with pytest.raises(ValueError, match="'continual' but its base is a 'imp'"):
+        Sweep(kind="continual", base=IMPConfig())
+    with pytest.raises(ValueError, match="unknown experiment kind"):
+        Sweep(base={"lr": 1.0})

@@ -27,7 +27,7 @@ import copy
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import torch
 
@@ -36,10 +36,9 @@ from sparsenet.continual.contexts import (CONTEXT_KINDS, INFER_MODES, PrototypeC
 from sparsenet.continual.metrics import AccuracyMatrix, bwt, forgetting, mean_accuracy
 from sparsenet.continual.si import SynapticIntelligence
 from sparsenet.engine import evaluate, setup_torch, train_epoch
+from sparsenet.experiments.common import Config, check_dataset_name
 
 STREAMS = ("permuted", "split")
-# Networks whose hidden units are gated by dendritic segments: they need a context.
-DENDRITIC_MODELS = ("dendrites_mlp", "active_dendrites_mlp", "active_dendrites_cnn")
 # Config fields passed to build_model when set (None = the model's own default).
 MODEL_FIELDS = ("hidden", "kw_fraction", "weight_sparsity", "num_segments",
                 "dendrite_sparsity", "conv_channels", "conv_kw", "fc_kw", "boost_strength",
@@ -52,12 +51,14 @@ STATE_VERSION = 2
 
 
 @dataclass
-class ContinualConfig:
+class ContinualConfig(Config):
     """One continual run. Defaults: the paper's 10-task permuted MNIST ADN (one-hot context).
 
     Model fields left ``None`` are not passed to the model (it uses its own default);
     unknown or unsupported ones are rejected by the model registry.
     """
+
+    kind: ClassVar[str] = "continual"
 
     dataset: str = "mnist"
     stream: str = "permuted"
@@ -109,8 +110,7 @@ class ContinualConfig:
                 if not value or min(value) < 1:
                     raise ValueError(f"{name} must be positive sizes, got {value}")
                 setattr(self, name, value)
-        if not self.dataset:
-            raise ValueError("dataset must be a dataset name")
+        check_dataset_name(self.dataset)
         if self.stream not in STREAMS:
             raise ValueError(f"unknown stream {self.stream!r}; known: {', '.join(STREAMS)}")
         if self.num_tasks < 1:
@@ -207,7 +207,10 @@ class ContinualConfig:
 
     @property
     def dendritic(self) -> bool:
-        return self.model in DENDRITIC_MODELS
+        """Hidden units gated by dendritic segments: the network needs a context."""
+        from sparsenet.models.registry import model_entry  # lazy import
+
+        return model_entry(self.model).takes_context
 
     @property
     def uses_context(self) -> bool:
@@ -250,20 +253,6 @@ class ContinualConfig:
             kwargs["context_input"] = True
             kwargs["context_dim"] = context_dim
         return kwargs
-
-    def to_flat(self) -> dict[str, Any]:
-        """Plain scalars/lists, one key per field (Tune's param_space)."""
-        return {k: (list(v) if isinstance(v, tuple) else v)
-                for k, v in dataclasses.asdict(self).items()}
-
-    @classmethod
-    def from_flat(cls, flat: dict[str, Any]) -> "ContinualConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(flat) - known)
-        if unknown:
-            raise ValueError(f"unknown continual config keys {unknown}; "
-                             f"known: {', '.join(sorted(known))}")
-        return cls(**flat)
 
 
 def _clone_state(state: dict) -> dict:
@@ -312,7 +301,7 @@ class ContinualExperiment:
         if bool(getattr(self.model, "uses_context", config.uses_context)) != config.uses_context:
             raise ValueError(f"model {config.model} uses_context="
                              f"{getattr(self.model, 'uses_context')}, but the config expects "
-                             f"{config.uses_context}; update DENDRITIC_MODELS")
+                             f"{config.uses_context}; fix takes_context in its registry entry")
         self.optimizer = self._new_optimizer()
         self.si = (SynapticIntelligence(self.model, c=config.si_c, xi=config.si_xi,
                                         clip=config.si_clip,

@@ -11,16 +11,17 @@ import math
 from typing import Any, Mapping
 
 from sparsenet.schema import (COMPRESSION, CONTROL_DENSE, CONTROL_KINDS, CONTROL_PREFIX, DENSE,
-                              ERROR_FILE,
-                              EXPERIMENT_FILE, KINDS, MATRIX_ROW, NETWORK, PARAMS_FILE,
-                              RESULT_FILE, ROUND, ROUND_END, TASK, TASK_END, TICKET,
-                              TIDY_FILES, TOTAL, WEIGHTS_REMAINING, control_network_name,
-                              is_control, network_kind, parse_noise_key)
+                              ERROR_FILE, EXPERIMENT_FILE, IMP_METRICS, KINDS, MATRIX_ROW,
+                              NETWORK, PARAMS_FILE, RESULT_FILE, ROUND, ROUND_BEST_TEST_ACC,
+                              ROUND_END, ROUND_TEST_ACC_AT_BEST_VAL, TASK, TASK_END, TEST_ACC,
+                              TICKET, TIDY_FILES, TOTAL, WEIGHTS_REMAINING,
+                              control_network_name, is_control, network_kind, parse_noise_key)
 
+# The contract names analysis uses, re-exported (defined in sparsenet.schema only).
 __all__ = ["COMPRESSION", "CONTROL_DENSE", "CONTROL_PREFIX", "DENSE", "ERROR_FILE",
-           "EXPERIMENT_FILE", "KINDS", "MATRIX_ROW", "NETWORK", "PARAMS_FILE", "RESULT_FILE",
-           "ROUND", "ROUND_END", "TASK", "TASK_END", "TICKET", "TIDY_FILES", "TOTAL",
-           "WEIGHTS_REMAINING", "is_control", "network_kind", "parse_noise_key"]
+           "EXPERIMENT_FILE", "IMP_METRICS", "KINDS", "MATRIX_ROW", "NETWORK", "PARAMS_FILE",
+           "RESULT_FILE", "ROUND", "ROUND_END", "TASK", "TASK_END", "TICKET", "TIDY_FILES",
+           "TOTAL", "WEIGHTS_REMAINING", "is_control", "network_kind", "parse_noise_key"]
 
 # --- Tune's own keys in result.json rows (bookkeeping, not metrics) ----------------------
 TUNE_KEYS = ("training_iteration", "trial_id", "done", "time_total_s", "time_this_iter_s",
@@ -43,11 +44,9 @@ ROW_SETTING_KEYS = ("arch", "dataset")
 # --- IMP ---------------------------------------------------------------------------------
 # Dense / remaining over *all* parameters (biases and unpruned layers count): the paper's count.
 COMPRESSION_ALL = "compression_all_params"
-# Accuracy of a round, best first: selected on validation (ours), best test (the paper's).
-IMP_METRICS = ("round_test_acc_at_best_val", "round_best_test_acc", "test_acc")
-IMP_METRIC_LABELS = {"round_test_acc_at_best_val": "test accuracy at best validation epoch",
-                     "round_best_test_acc": "best test accuracy in the round (paper's selection)",
-                     "test_acc": "test accuracy at the round's last epoch"}
+IMP_METRIC_LABELS = {ROUND_TEST_ACC_AT_BEST_VAL: "test accuracy at best validation epoch",
+                     ROUND_BEST_TEST_ACC: "best test accuracy in the round (paper's selection)",
+                     TEST_ACC: "test accuracy at the round's last epoch"}
 TICKET_ORDER = ("winning", "random", "reinit")
 
 # --- noise -------------------------------------------------------------------------------

@@ -33,6 +33,13 @@ ROUND = "round"
 ROUND_END = "round_end"
 WEIGHTS_REMAINING = "weights_remaining"
 COMPRESSION = "compression"
+# A round's accuracy, on its round_end row, best first: test accuracy at the best validation
+# epoch (ours), best test accuracy (the paper's selection), then the last epoch's.
+ROUND_TEST_ACC_AT_BEST_VAL = "round_test_acc_at_best_val"
+ROUND_BEST_TEST_ACC = "round_best_test_acc"
+ROUND_BEST_VAL_ACC = "round_best_val_acc"
+TEST_ACC = "test_acc"
+IMP_METRICS = (ROUND_TEST_ACC_AT_BEST_VAL, ROUND_BEST_TEST_ACC, TEST_ACC)
 
 # --- noise -------------------------------------------------------------------------------
 NETWORK = "network"

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from analysis.tidy import _build
+from sparsenet.experiments.common import Experiment
 from sparsenet.experiments.continual import ContinualConfig
 from sparsenet.experiments.imp import IMPConfig
 from sparsenet.experiments.noise import ControlConfig, NoiseConfig
@@ -16,6 +17,7 @@ def run_kind(config, **kwargs):
     """All steps of a tiny run, as Tune would record them (config keys, then the row)."""
     _, experiment_cls = get_experiment(config.kind)
     exp = experiment_cls(config, device="cpu", **kwargs)
+    assert isinstance(exp, Experiment)
     flat = config.to_flat()
     # as analysis.loading reads params.json: list-valued config becomes a (hashable) tuple
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in flat.items()}

@@ -6,7 +6,7 @@ Kept deliberately small; anything experiment-specific lives in its own module.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Iterable, TypeVar
+from typing import Any, ClassVar, Iterable, Protocol, TypeVar, runtime_checkable
 
 import torch
 from torch import nn
@@ -155,3 +155,17 @@ def restore_cuda_rng(state: torch.Tensor | None, device: torch.device) -> None:
     """Inverse of :func:`cuda_rng_state`; a checkpoint without one (CPU, older) is a no-op."""
     if state is not None and device.type == "cuda":
         torch.cuda.set_rng_state(state, device)
+
+
+@runtime_checkable
+class Experiment(Protocol):
+    """What the Tune adapter drives: one ``step()`` per epoch (or network) until ``done``,
+    and a checkpoint that resumes bit-for-bit (``weights_only`` loadable)."""
+
+    done: bool
+
+    def step(self) -> dict[str, Any]: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...

@@ -37,6 +37,7 @@ from sparsenet.continual.metrics import AccuracyMatrix, bwt, forgetting, mean_ac
 from sparsenet.continual.si import SynapticIntelligence
 from sparsenet.engine import evaluate, setup_torch, train_epoch
 from sparsenet.experiments.common import Config, check_dataset_name
+from sparsenet.experiments.early_stopping import EarlyStopping
 
 STREAMS = ("permuted", "split")
 # Config fields passed to build_model when set (None = the model's own default).
@@ -316,18 +317,12 @@ class ContinualExperiment:
         self.epoch = 0  # epochs finished in the current task
         self.epochs_total = 0
         self.done = False
-        self._reset_early_stopping()
+        self.early_stopping = EarlyStopping(config.patience)
 
     # -- pieces ------------------------------------------------------------------------
     def _new_optimizer(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.model.parameters(), lr=self.config.lr,
                                 weight_decay=self.config.weight_decay)
-
-    def _reset_early_stopping(self) -> None:
-        self.best_val = -math.inf
-        self.since_best = 0
-        self.best_model: dict | None = None
-        self.best_si: dict | None = None
 
     def model_transform(self, task_id: int) -> Callable[[torch.Tensor], torch.Tensor]:
         """Raw batch -> what the network sees for ``task_id``: normalize, then permute."""
@@ -379,7 +374,7 @@ class ContinualExperiment:
             self.optimizer = self._new_optimizer()
         if self.si is not None:
             self.si.begin_task()
-        self._reset_early_stopping()
+        self.early_stopping.reset()
 
     # -- the experiment interface ---------------------------------------------------------
     def step(self) -> dict[str, Any]:
@@ -400,14 +395,10 @@ class ContinualExperiment:
         val_acc, _ = self.evaluate_task(t, "val") if task.val_x.shape[0] else (float("nan"), None)
 
         task_end = self.epoch >= cfg.epoch_budget
-        if cfg.patience > 0:
-            if val_acc > self.best_val:
-                self.best_val, self.since_best = val_acc, 0
-                self.best_model = _clone_state(self.model.state_dict())
-                self.best_si = self.si.running_state() if self.si is not None else None
-            else:
-                self.since_best += 1
-            task_end = task_end or self.since_best >= cfg.patience
+        stop = self.early_stopping.update(val_acc, lambda: (
+            _clone_state(self.model.state_dict()),
+            self.si.running_state() if self.si is not None else None))
+        task_end = task_end or stop
 
         result: dict[str, Any] = {
             "task": t, "epoch": self.epoch, "epochs_total": self.epochs_total,
@@ -425,11 +416,12 @@ class ContinualExperiment:
 
     def _end_task(self) -> dict[str, Any]:
         t = self.task
-        best_val = self.best_val
-        if self.best_model is not None:
-            self.model.load_state_dict(self.best_model)
-            if self.si is not None and self.best_si is not None:
-                self.si.load_running_state(self.best_si)
+        best = self.early_stopping
+        best_val = best.best_val
+        if best.best_model is not None:
+            self.model.load_state_dict(best.best_model)
+            if self.si is not None and best.best_si is not None:
+                self.si.load_running_state(best.best_si)
         if self.si is not None:
             self.si.end_task()
         row, inferred = [], []
@@ -453,7 +445,7 @@ class ContinualExperiment:
             out["task_inference_acc"] = sum(inferred) / len(inferred)
         self.task += 1
         self.epoch = 0
-        self._reset_early_stopping()
+        self.early_stopping.reset()
         self.done = self.task >= self.config.num_tasks
         return out
 
@@ -476,9 +468,7 @@ class ContinualExperiment:
             "matrix": self.matrix.state_dict(),
             "task": self.task, "epoch": self.epoch, "epochs_total": self.epochs_total,
             "done": self.done,
-            "best_val": self.best_val, "since_best": self.since_best,
-            "best_model": _clone_state(self.best_model) if self.best_model is not None else None,
-            "best_si": _clone_state(self.best_si) if self.best_si is not None else None,
+            **self.early_stopping.state_dict(),  # best_val, since_best, best_model, best_si
             "rng": rng,
         }
 
@@ -496,9 +486,7 @@ class ContinualExperiment:
         self.matrix.load_state_dict(state["matrix"])
         self.task, self.epoch = int(state["task"]), int(state["epoch"])
         self.epochs_total, self.done = int(state["epochs_total"]), bool(state["done"])
-        self.best_val, self.since_best = float(state["best_val"]), int(state["since_best"])
-        self.best_model = state["best_model"]
-        self.best_si = state["best_si"]
+        self.early_stopping.load_state_dict(state)
         rng = state["rng"]
         self.batch_generator.set_state(rng["batches"])
         if self.augment_generator is not None:

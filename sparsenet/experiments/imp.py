@@ -36,7 +36,8 @@ from sparsenet.pruning import (POLICIES, PRESET_NAMES, REWIND_SCOPES, SAVE_NETWO
 # Ticket file I/O lives in sparsenet.pruning.ticket_files; re-exported for older imports.
 from sparsenet.pruning.ticket_files import (load_ticket, read_ticket,  # noqa: F401
                                             ticket_path, write_ticket)
-from sparsenet.schema import TICKETS_DIR  # noqa: F401
+from sparsenet.schema import (ROUND_BEST_TEST_ACC, ROUND_BEST_VAL_ACC, ROUND_END,
+                              ROUND_TEST_ACC_AT_BEST_VAL, TICKETS_DIR)  # noqa: F401
 
 STATE_VERSION = 2
 _MASK_STREAM, _REINIT_STREAM = 1, 2
@@ -226,13 +227,14 @@ class IMPExperiment:
             "compression": self.stats.compression,
             "compression_all_params": 1.0 / self.stats.params_remaining,
             "train_loss": loss, "val_acc": val_acc, "test_acc": test_acc,
-            "round_end": self.epoch == c.epochs_per_round,
+            ROUND_END: self.epoch == c.epochs_per_round,
             "arch": c.arch, "dataset": c.dataset, "ticket": c.ticket, "seed": c.seed,
         }
-        if row["round_end"]:
-            row["round_test_acc_at_best_val"] = self.best.test_at_best_val
-            row["round_best_test_acc"] = self.best.best_test  # the paper's test-set selection
-            row["round_best_val_acc"] = self.best.best_val if self.best.best_val > -math.inf else math.nan
+        if row[ROUND_END]:
+            row[ROUND_TEST_ACC_AT_BEST_VAL] = self.best.test_at_best_val
+            row[ROUND_BEST_TEST_ACC] = self.best.best_test  # the paper's test-set selection
+            row[ROUND_BEST_VAL_ACC] = (self.best.best_val if self.best.best_val > -math.inf
+                                       else math.nan)
             row["saved_network"] = c.save_network
             if self.artifact_dir is not None:
                 self._save_ticket(row)

@@ -1,23 +1,28 @@
 """Every name analysis relies on in result files, in one place.
 
-The experiments (sparsenet/experiments) decide what a ``step()`` reports; when those keys
-change, this is the only module to align.
+The file names, kinds and key builders/parsers are the contract the experiments write by,
+defined once in :mod:`sparsenet.schema` (torch- and ray-free) and re-exported here; this
+module adds what only analysis needs (Tune's own keys, orders, labels).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Mapping
 
-# --- the experiment folder -------------------------------------------------------------
-EXPERIMENT_FILE = "sparsenet_experiment.json"
-PARAMS_FILE = "params.json"
-RESULT_FILE = "result.json"
-ERROR_FILE = "error.txt"
-KINDS = ("imp", "noise", "continual")
-TIDY_FILES = {"imp": ("imp_rounds.csv",), "noise": ("noise.csv", "noise_scores.csv"),
-              "continual": ("continual.csv",)}
+from sparsenet.schema import (COMPRESSION, CONTROL_DENSE, CONTROL_KINDS, CONTROL_PREFIX, DENSE,
+                              NUMENTA_KINDS,
+                              ERROR_FILE, EXPERIMENT_FILE, IMP_METRICS, KINDS, MATRIX_ROW,
+                              NETWORK, PARAMS_FILE, RESULT_FILE, ROUND, ROUND_BEST_TEST_ACC,
+                              ROUND_END, ROUND_TEST_ACC_AT_BEST_VAL, TASK, TASK_END, TEST_ACC,
+                              TICKET, TIDY_FILES, TOTAL, WEIGHTS_REMAINING,
+                              control_network_name, is_control, network_kind, parse_noise_key)
+
+# The contract names analysis uses, re-exported (defined in sparsenet.schema only).
+__all__ = ["COMPRESSION", "CONTROL_DENSE", "CONTROL_PREFIX", "DENSE", "ERROR_FILE",
+           "EXPERIMENT_FILE", "IMP_METRICS", "KINDS", "MATRIX_ROW", "NETWORK", "PARAMS_FILE",
+           "RESULT_FILE", "ROUND", "ROUND_END", "TASK", "TASK_END", "TICKET", "TIDY_FILES",
+           "TOTAL", "WEIGHTS_REMAINING", "is_control", "network_kind", "parse_noise_key"]
 
 # --- Tune's own keys in result.json rows (bookkeeping, not metrics) ----------------------
 TUNE_KEYS = ("training_iteration", "trial_id", "done", "time_total_s", "time_this_iter_s",
@@ -38,36 +43,21 @@ ROW_ID_KEYS = ("seed", "arch", "dataset", "ticket", "mode", "stream")
 ROW_SETTING_KEYS = ("arch", "dataset")
 
 # --- IMP ---------------------------------------------------------------------------------
-TICKET = "ticket"
-ROUND = "round"
-ROUND_END = "round_end"
-WEIGHTS_REMAINING = "weights_remaining"
-COMPRESSION = "compression"
 # Dense / remaining over *all* parameters (biases and unpruned layers count): the paper's count.
 COMPRESSION_ALL = "compression_all_params"
-# Accuracy of a round, best first: selected on validation (ours), best test (the paper's).
-IMP_METRICS = ("round_test_acc_at_best_val", "round_best_test_acc", "test_acc")
-IMP_METRIC_LABELS = {"round_test_acc_at_best_val": "test accuracy at best validation epoch",
-                     "round_best_test_acc": "best test accuracy in the round (paper's selection)",
-                     "test_acc": "test accuracy at the round's last epoch"}
+IMP_METRIC_LABELS = {ROUND_TEST_ACC_AT_BEST_VAL: "test accuracy at best validation epoch",
+                     ROUND_BEST_TEST_ACC: "best test accuracy in the round (paper's selection)",
+                     TEST_ACC: "test accuracy at the round's last epoch"}
 TICKET_ORDER = ("winning", "random", "reinit")
 
 # --- noise -------------------------------------------------------------------------------
-NETWORK = "network"
 NOISE_AXES = (NETWORK,)
-TOTAL = "total"
-_ACC_KEY = re.compile(r"^acc/(?P<noise>[^/]+)/(?P<level>[-+0-9.eE]+)$")
-_CORRECT_KEY = re.compile(r"^correct/(?P<noise>[^/]+)/(?P<level>[-+0-9.eE]+)$")
-DENSE = "dense"
-CONTROL_PREFIX = "control:"
-CONTROL_DENSE = "control:dense"
-NUMENTA_DENSE = "control:numenta_dense_cnn2"
-NUMENTA_SPARSE = "control:numenta_sparse_cnn2"
-CONTROL_ORDER = ("control:dense", "control:weight_sparse", "control:activation_sparse",
-                 "control:both", NUMENTA_DENSE, NUMENTA_SPARSE)
-CONTROL_LABELS = {"control:weight_sparse": "weight sparsity only",
-                  "control:activation_sparse": "activation sparsity (k-winners) only",
-                  "control:both": "weight + activation sparsity",
+NUMENTA_DENSE, NUMENTA_SPARSE = (control_network_name(kind) for kind in NUMENTA_KINDS)
+CONTROL_ORDER = (*(control_network_name(kind) for kind in CONTROL_KINDS), NUMENTA_DENSE,
+                 NUMENTA_SPARSE)
+CONTROL_LABELS = {control_network_name("weight_sparse"): "weight sparsity only",
+                  control_network_name("activation_sparse"): "activation sparsity (k-winners) only",
+                  control_network_name("both"): "weight + activation sparsity",
                   NUMENTA_DENSE: "Numenta's dense CNN-2",
                   NUMENTA_SPARSE: "Numenta's sparse CNN-2 (weights + k-winners, boosting)"}
 # The dense network each control is compared with: Numenta's sparse CNN-2 with their own dense
@@ -76,39 +66,12 @@ CONTROL_REFERENCE = {NUMENTA_SPARSE: NUMENTA_DENSE}
 PAPER_NOISE = "set_2sigma"
 
 
-def parse_noise_key(key: str) -> tuple[str, str, float] | None:
-    """``acc/set_2sigma/0.1`` -> ("acc", "set_2sigma", 0.1); None for other keys."""
-    for what, pattern in (("acc", _ACC_KEY), ("correct", _CORRECT_KEY)):
-        match = pattern.match(key)
-        if match:
-            try:
-                return what, match["noise"], float(match["level"])
-            except ValueError:
-                return None
-    return None
-
-
-def network_kind(name: str) -> str:
-    """``winning@0.70`` -> winning; ``dense``, ``control:both`` stay as they are."""
-    name = str(name)
-    if name.startswith(CONTROL_PREFIX):
-        return name
-    return name.split("@", 1)[0]
-
-
 def control_reference(name: str) -> str:
     """The dense control a ``control:*`` network is tested against."""
     return CONTROL_REFERENCE.get(name, CONTROL_DENSE)
 
 
-def is_control(name: str) -> bool:
-    return str(name).startswith(CONTROL_PREFIX)
-
-
 # --- continual ---------------------------------------------------------------------------
-TASK = "task"
-TASK_END = "task_end"
-MATRIX_ROW = "matrix_row"
 MODEL_AXES = ("model", "context", "si", "num_tasks")
 REPORTED_METRICS = ("mean_accuracy", "forgetting", "bwt")
 STREAM_KEYS = ("stream", "benchmark", "scenario", "tasks")

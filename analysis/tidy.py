@@ -8,7 +8,7 @@ running, so partial results need no extra step.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -151,14 +151,40 @@ def tidy_frames(results: Results) -> dict[str, pd.DataFrame]:
             for k, v in frames.items()}
 
 
-def _build(kind: str, history: pd.DataFrame, config_columns: Sequence[str],
-           sweep: str | None) -> dict[str, pd.DataFrame]:
-    if kind == "imp":
-        return {"imp": tidy_imp(history, config_columns)}
-    if kind == "noise":
-        noise = tidy_noise(history, config_columns)
-        return {"noise": noise, "noise_scores": noise_scores(noise)}
+Frames = dict[str, pd.DataFrame]
+
+
+def _imp_frames(history: pd.DataFrame, config_columns: Sequence[str], sweep: str | None
+                ) -> Frames:
+    return {"imp": tidy_imp(history, config_columns)}
+
+
+def _noise_frames(history: pd.DataFrame, config_columns: Sequence[str], sweep: str | None
+                  ) -> Frames:
+    noise = tidy_noise(history, config_columns)
+    return {"noise": noise, "noise_scores": noise_scores(noise)}
+
+
+def _continual_frames(history: pd.DataFrame, config_columns: Sequence[str], sweep: str | None
+                      ) -> Frames:
     return {"continual": tidy_continual(history, config_columns, sweep)}
+
+
+# One tidy builder per experiment kind (the kinds of sparsenet.schema.TIDY_FILES): the frame
+# keys it returns are its tidy file names without ``.csv`` (``imp_rounds`` -> ``imp``).
+TIDY_BUILDERS: dict[str, Callable[[pd.DataFrame, Sequence[str], str | None], Frames]] = {
+    "imp": _imp_frames,
+    "noise": _noise_frames,
+    "continual": _continual_frames,
+}
+
+
+def _build(kind: str, history: pd.DataFrame, config_columns: Sequence[str],
+           sweep: str | None) -> Frames:
+    if kind not in TIDY_BUILDERS:
+        raise ValueError(f"no tidy builder for experiment kind {kind!r}; "
+                         f"known: {', '.join(TIDY_BUILDERS)}")
+    return TIDY_BUILDERS[kind](history, config_columns, sweep)
 
 
 def _read_csvs(path: Path, kind: str, name: str) -> dict[str, pd.DataFrame]:

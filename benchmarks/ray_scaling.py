@@ -58,7 +58,7 @@ def one_sweep(storage: Path, name: str, concurrency: int, trials: int, epochs: i
     config = IMPConfig.from_preset("bain2022", dataset="digits", rounds=1,
                                    epochs_per_round=epochs, batch_size=batch_size,
                                    rate_hidden=0.5, rate_output=0.5)
-    sweep = Sweep(kind="imp", base=config, axes={"seed": list(range(trials))})
+    sweep = Sweep(base=config, axes={"seed": list(range(trials))})
     parser = argparse.ArgumentParser()
     add_common_args(parser, default_name=name)
     args = parser.parse_args(["--storage", str(storage), "--name", name, "--num-cpus", "2",

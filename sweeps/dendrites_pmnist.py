@@ -24,12 +24,14 @@ from typing import Any, Sequence
 
 from analysis.tidy import write_tidy
 from sparsenet.continual.presets import PRESETS, get_preset
-from sparsenet.experiments.continual import DENDRITIC_MODELS, ContinualConfig
+from sparsenet.experiments.continual import ContinualConfig
+from sparsenet.models.registry import model_names
 from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
 from sparsenet.tune.search import (DEFAULT_EPOCHS, DEFAULT_LRS, Arm, SearchGrid,
                                    SearchSettings, tuned_main)
 
-MLP_MODELS = ("mlp", "sparse_mlp", "dendrites_mlp", "active_dendrites_mlp")
+MLP_MODELS = model_names(family="mlp", continual=True)  # mlp, sparse, dendrites, ADN
+DENDRITIC_MODELS = model_names(takes_context=True)
 FULL = dict(dataset="mnist", seeds=5, tasks=[10], batch_size=256)
 # digits has 1.2k training images: smaller batches and a larger step make 3 epochs count.
 QUICK = dict(dataset="digits", seeds=1, tasks=[3], hidden=[256, 256], batch_size=32)
@@ -187,7 +189,7 @@ def build(argv: Sequence[str] | None) -> Plan:
     axes = {"model": list(args.models), "num_tasks": list(args.tasks),
             "si": SI_AXIS[args.si], "seed": list(range(args.seeds))}
     derived = {key: value_of(key) for key in ARM_KEYS}
-    return [(Sweep(kind="continual", base=base, axes=axes, derived=derived), args)]
+    return [(Sweep(base=base, axes=axes, derived=derived), args)]
 
 
 def build_tuned(argv: Sequence[str] | None):

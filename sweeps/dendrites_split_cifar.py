@@ -28,10 +28,12 @@ import sys
 from typing import Any, Sequence
 
 from analysis.tidy import write_tidy
-from sparsenet.experiments.continual import DENDRITIC_MODELS, ContinualConfig
+from sparsenet.experiments.continual import ContinualConfig
+from sparsenet.models.registry import model_names
 from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
 
-CNN_MODELS = ("cnn", "sparse_cnn", "active_dendrites_cnn")
+CNN_MODELS = model_names(family="cnn", continual=True)  # cnn, sparse_cnn, active_dendrites_cnn
+DENDRITIC_MODELS = model_names(takes_context=True)
 # The paper's chosen settings per model (its grid search, seed 42).
 CHOSEN: dict[str, dict[str, Any]] = {
     "cnn": dict(batch_size=64, lr=1e-3, weight_decay=1e-5),
@@ -124,14 +126,14 @@ def final_sweep(args: argparse.Namespace, models: Sequence[str], task_id: bool) 
         derived[key] = lambda flat, key=key: sparse_fc_option(args, flat["model"], key)
     for model in models:  # every model's options checked before Ray starts
         base_config(args, model, task_id)
-    return Sweep(kind="continual", base=base_config(args, models[0], task_id),
+    return Sweep(base=base_config(args, models[0], task_id),
                  axes={"model": list(models), "seed": list(range(args.seeds))},
                  derived=derived)
 
 
 def grid_sweep(args: argparse.Namespace, model: str) -> Sweep:
     """The paper's search for one model: one seed (42), every combination."""
-    return Sweep(kind="continual", base=base_config(args, model, False, seed=42),
+    return Sweep(base=base_config(args, model, False, seed=42),
                  axes=dict(GRIDS[model]))
 
 

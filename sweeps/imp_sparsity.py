@@ -84,7 +84,7 @@ def build(argv: Sequence[str] | None) -> Plan:
     axes = {"seed": list(range(args.seeds)), "ticket": list(args.tickets)}
     if len(args.arch) > 1:
         axes["arch"] = list(args.arch)
-    return [(Sweep(kind="imp", base=base, axes=axes), args)]
+    return [(Sweep(base=base, axes=axes), args)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,7 +26,7 @@ from typing import Sequence
 
 from analysis.tidy import write_tidy
 from sparsenet.data.noise import ALL_NOISE_TYPES, NOISE_TYPES
-from sparsenet.experiments.imp import TICKETS_DIR
+from sparsenet.schema import PARAMS_FILE, ticket_file
 from sparsenet.experiments.noise import (ALL_CONTROL_KINDS, CONTROL_KINDS, DEFAULT_LEVELS,
                                          DEFAULT_PRUNED_FRACTIONS, NUMENTA_KINDS,
                                          NUMENTA_LEVELS, NUMENTA_NOISE_TYPES, ControlConfig,
@@ -80,11 +80,11 @@ def imp_trials(imp_results: str) -> tuple[list[str], dict]:
     if is_uri(imp_results):  # object storage: trials are read where they are, by URI
         return remote_imp_trials(imp_results)
     root = Path(imp_results).expanduser().resolve()
-    trials = sorted(str(p.parent.parent) for p in root.glob(f"*/{TICKETS_DIR}/round_00.pt"))
+    trials = sorted(str(p.parent.parent) for p in root.glob(f"*/{ticket_file(0)}"))
     if not trials:
         raise SweepError(f"--imp-results: no IMP tickets under {root} "
-                         f"(expected */{TICKETS_DIR}/round_00.pt)")
-    params = json.loads((Path(trials[0]) / "params.json").read_text())
+                         f"(expected */{ticket_file(0)})")
+    params = json.loads((Path(trials[0]) / PARAMS_FILE).read_text())
     return trials, params
 
 
@@ -93,14 +93,14 @@ def remote_imp_trials(imp_results: str) -> tuple[list[str], dict]:
     try:
         root = location(imp_results)
         trials = sorted(root.child(info.base_name).uri for info in root.listing()
-                        if root.child(info.base_name, TICKETS_DIR, "round_00.pt").is_file())
-        params = json.loads(location(trials[0]).child("params.json").read_text()) \
+                        if root.child(info.base_name, *ticket_file(0).split("/")).is_file())
+        params = json.loads(location(trials[0]).child(PARAMS_FILE).read_text()) \
             if trials else None
     except (StorageError, OSError) as err:
         raise SweepError(f"--imp-results: {str(err).splitlines()[0]}") from None
     if not trials:
         raise SweepError(f"--imp-results: no IMP tickets under {root.uri} "
-                         f"(expected */{TICKETS_DIR}/round_00.pt)")
+                         f"(expected */{ticket_file(0)})")
     return trials, params
 
 
@@ -115,7 +115,7 @@ def ticket_sweep(args: argparse.Namespace) -> Sweep:
         base = NoiseConfig(imp_dir=trials[0], **noise_fields(args))
     except ValueError as err:
         raise SweepError(str(err)) from err
-    return Sweep(kind="noise", base=base, axes={"imp_dir": trials},
+    return Sweep(base=base, axes={"imp_dir": trials},
                  datasets=(params["dataset"],))
 
 
@@ -149,7 +149,7 @@ def control_sweep(args: argparse.Namespace, dataset: str, epochs_given: bool = T
         raise SweepError(str(err)) from err
     axes = {"control_kind": list(args.control_kinds), "control_seed": list(range(args.seeds))}
     derived = numenta_derived(args.control_kinds, args.epochs if epochs_given else None)
-    return Sweep(kind="noise", base=base, axes=axes, derived=derived)
+    return Sweep(base=base, axes=axes, derived=derived)
 
 
 def build(argv: Sequence[str] | None) -> Plan:

@@ -105,7 +105,7 @@ def test_checkpoint_mid_sequence_resumes_identically():
     full = run(ContinualExperiment(config, device="cpu"))
     exp = ContinualExperiment(config, device="cpu")
     head = [exp.step() for _ in range(len(full) - 4)]
-    assert exp.task >= 1 and exp.epoch >= 1 and exp.best_model is not None  # mid-task, SI on
+    assert exp.task >= 1 and exp.epoch >= 1 and exp.early_stopping.best_model is not None  # mid-task, SI on
     buffer = io.BytesIO()
     torch.save(exp.state_dict(), buffer)
     buffer.seek(0)

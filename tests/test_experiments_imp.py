@@ -115,3 +115,18 @@ def test_config_validation_and_flat_round_trip():
         IMPConfig.from_flat({**c.to_flat(), "lerning_rate": 1})
     with pytest.raises(ValueError, match="rewind_iter"):
         IMPExperiment(cfg(rewind_iter=10**6), device="cpu")
+
+
+def test_checkpoint_carries_cuda_rng_and_older_checkpoints_still_resume(tmp_path):
+    """The CUDA generator is saved like continual's (None on the CPU); a checkpoint written
+    before that key existed (``--resume`` of an older experiment) still loads and continues
+    bit-for-bit."""
+    a = IMPExperiment(cfg(rounds=1, epochs_per_round=1), device="cpu")
+    a.step()
+    state = a.state_dict()
+    assert "cuda_rng" in state and state["cuda_rng"] is None
+    torch.save({k: v for k, v in state.items() if k != "cuda_rng"}, tmp_path / "old.pt")
+    expected = a.step()
+    b = IMPExperiment(cfg(rounds=1, epochs_per_round=1), device="cpu")
+    b.load_state_dict(torch.load(tmp_path / "old.pt", weights_only=True))
+    assert b.step() == expected

@@ -4,6 +4,7 @@ from torch import nn
 
 from sparsenet.models import (MODEL_NAMES, MaskEnforcer, build_model, get_mask, masked_modules,
                               model_options, selected_segment_index)
+from sparsenet.models.registry import MODELS, model_names
 from sparsenet.models.layers import KWinners, KWinners2d
 
 MNIST, CIFAR, DIGITS = (1, 28, 28), (3, 32, 32), (1, 8, 8)
@@ -13,9 +14,9 @@ SMALL_MLP = {"hidden": (64, 32)}  # full-width MLPs are built once, on MNIST onl
 
 def kwargs_for(name, shape):
     kw = {}
-    if "dendrites" in name:
+    if MODELS[name].takes_context:
         kw["context_dim"] = CTX
-    if name in ("mlp", "sparse_mlp", "dendrites_mlp", "active_dendrites_mlp") and shape != MNIST:
+    if name in model_names(family="mlp", continual=True) and shape != MNIST:
         kw.update(SMALL_MLP)
     return kw
 
@@ -218,3 +219,24 @@ def test_initialisation_schemes():
         assert bound * 0.95 < w.max().item() <= bound
     dense = build_model("mlp", MNIST, 10, hidden=(400,))
     assert dense.hidden[0].weight.abs().max().item() <= 784 ** -0.5  # = PyTorch's default bound
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_registry_facts_match_the_built_network(name):
+    """An entry's takes_context and prunable roles are what the network really does."""
+    entry = MODELS[name]
+    model = build_model(name, CIFAR, 10, **kwargs_for(name, CIFAR))
+    assert bool(model.uses_context) == entry.takes_context
+    assert {role for _, _, role in model.prunable_layers("all")} == set(entry.prunable)
+
+
+def test_registry_filters_and_class_signature_options():
+    assert model_names(takes_context=True) == ("dendrites_mlp", "active_dendrites_mlp",
+                                               "active_dendrites_cnn")
+    assert model_names(family="cnn", continual=True) == ("cnn", "sparse_cnn",
+                                                         "active_dendrites_cnn")
+    # options come from the class: a k-winners option of MLP reaches every MLP that offers it
+    assert model_options("active_dendrites_mlp")["duty_cycle_period"] == 1000
+    assert "kw_fraction" not in model_options("mlp")
+    assert "depth" not in model_options("conv4")  # fixed by the entry, not an option
+    assert build_model("conv4", CIFAR, 10).depth == 4

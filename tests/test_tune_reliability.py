@@ -86,7 +86,7 @@ def test_killed_trial_restarts_from_its_checkpoint_with_the_uninterrupted_number
     epochs = 20  # small batches: round 1 must outlast finding and killing the trial's process
     config = imp_config(epochs_per_round=epochs, batch_size=16)
     args = sweep_args(tmp_path / "out", "--name", "killed", "--num-cpus", "1")
-    sweep = Sweep(kind="imp", base=config)
+    sweep = Sweep(base=config)
     box = {}
 
     def drive():
@@ -191,7 +191,7 @@ def test_killed_driver_resumes_without_rerunning_finished_trials(tmp_path):
 
 @pytest.mark.ray
 def test_diverging_trial_stops_with_its_reason_while_the_sweep_goes_on(tmp_path):
-    sweep = Sweep(kind="imp", base=imp_config(), axes={"lr": [1.2e-3, 1e12]})
+    sweep = Sweep(base=imp_config(), axes={"lr": [1.2e-3, 1e12]})
     args = sweep_args(tmp_path, "--name", "diverging", "--num-cpus", "2")
     _, results = run_sweep(sweep, args, argv=[])
     assert [r.error for r in results] == [None, None]

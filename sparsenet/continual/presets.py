@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-DENDRITIC = ("dendrites_mlp", "active_dendrites_mlp")
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,8 @@ class Preset:
             "val_fraction": self.val_fraction,
             "hidden_input_density": (self.mlp_hidden_input_density if model == "mlp"
                                      else None),
-            "context_density": self.context_density if model in DENDRITIC else None,
+            "context_density": (self.context_density if _scales_segment_init(model)
+                                else None),
             "hp_source": f"preset:{self.name}",
         }
         if si:
@@ -139,3 +139,11 @@ def get_preset(name: str) -> Preset:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
     return PRESETS[name]
+
+
+def _scales_segment_init(model: str) -> bool:
+    """The network has dendritic segments whose init a context density scales (the
+    dendritic MLPs; the registry says so through the option)."""
+    from sparsenet.models.registry import model_options  # lazy: presets stay cheap to import
+
+    return "context_density" in model_options(model)

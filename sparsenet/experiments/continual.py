@@ -31,7 +31,7 @@ import copy
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import torch
 
@@ -40,11 +40,11 @@ from sparsenet.continual.contexts import (CONTEXT_KINDS, INFER_MODES, PrototypeC
 from sparsenet.continual.metrics import AccuracyMatrix, bwt, forgetting, mean_accuracy
 from sparsenet.continual.si import SynapticIntelligence
 from sparsenet.engine import evaluate, setup_torch, train_epoch
+from sparsenet.experiments.common import Config, check_dataset_name
+from sparsenet.experiments.early_stopping import EarlyStopping
 from sparsenet.models.layers import update_boost_strength
 
 STREAMS = ("permuted", "split")
-# Networks whose hidden units are gated by dendritic segments: they need a context.
-DENDRITIC_MODELS = ("dendrites_mlp", "active_dendrites_mlp", "active_dendrites_cnn")
 # Config fields passed to build_model when set (None = the model's own default).
 MODEL_FIELDS = ("hidden", "kw_fraction", "weight_sparsity", "num_segments",
                 "dendrite_sparsity", "conv_channels", "conv_kw", "fc_kw", "boost_strength",
@@ -57,12 +57,14 @@ STATE_VERSION = 2
 
 
 @dataclass
-class ContinualConfig:
+class ContinualConfig(Config):
     """One continual run. Defaults: the paper's 10-task permuted MNIST ADN (one-hot context).
 
     Model fields left ``None`` are not passed to the model (it uses its own default);
     unknown or unsupported ones are rejected by the model registry.
     """
+
+    kind: ClassVar[str] = "continual"
 
     dataset: str = "mnist"
     stream: str = "permuted"
@@ -118,8 +120,7 @@ class ContinualConfig:
                 if not value or min(value) < 1:
                     raise ValueError(f"{name} must be positive sizes, got {value}")
                 setattr(self, name, value)
-        if not self.dataset:
-            raise ValueError("dataset must be a dataset name")
+        check_dataset_name(self.dataset)
         if self.stream not in STREAMS:
             raise ValueError(f"unknown stream {self.stream!r}; known: {', '.join(STREAMS)}")
         if self.num_tasks < 1:
@@ -231,7 +232,10 @@ class ContinualConfig:
 
     @property
     def dendritic(self) -> bool:
-        return self.model in DENDRITIC_MODELS
+        """Hidden units gated by dendritic segments: the network needs a context."""
+        from sparsenet.models.registry import model_entry  # lazy import
+
+        return model_entry(self.model).takes_context
 
     @property
     def uses_context(self) -> bool:
@@ -274,20 +278,6 @@ class ContinualConfig:
             kwargs["context_input"] = True
             kwargs["context_dim"] = context_dim
         return kwargs
-
-    def to_flat(self) -> dict[str, Any]:
-        """Plain scalars/lists, one key per field (Tune's param_space)."""
-        return {k: (list(v) if isinstance(v, tuple) else v)
-                for k, v in dataclasses.asdict(self).items()}
-
-    @classmethod
-    def from_flat(cls, flat: dict[str, Any]) -> "ContinualConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(flat) - known)
-        if unknown:
-            raise ValueError(f"unknown continual config keys {unknown}; "
-                             f"known: {', '.join(sorted(known))}")
-        return cls(**flat)
 
 
 def _clone_state(state: dict) -> dict:
@@ -337,7 +327,7 @@ class ContinualExperiment:
         if bool(getattr(self.model, "uses_context", config.uses_context)) != config.uses_context:
             raise ValueError(f"model {config.model} uses_context="
                              f"{getattr(self.model, 'uses_context')}, but the config expects "
-                             f"{config.uses_context}; update DENDRITIC_MODELS")
+                             f"{config.uses_context}; fix takes_context in its registry entry")
         self.optimizer = self._new_optimizer()
         self.si = (SynapticIntelligence(self.model, c=config.si_c, xi=config.si_xi,
                                         clip=config.si_clip,
@@ -352,18 +342,12 @@ class ContinualExperiment:
         self.epoch = 0  # epochs finished in the current task
         self.epochs_total = 0
         self.done = False
-        self._reset_early_stopping()
+        self.early_stopping = EarlyStopping(config.patience)
 
     # -- pieces ------------------------------------------------------------------------
     def _new_optimizer(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.model.parameters(), lr=self.config.lr,
                                 weight_decay=self.config.weight_decay)
-
-    def _reset_early_stopping(self) -> None:
-        self.best_val = -math.inf
-        self.since_best = 0
-        self.best_model: dict | None = None
-        self.best_si: dict | None = None
 
     def model_transform(self, task_id: int) -> Callable[[torch.Tensor], torch.Tensor]:
         """Raw batch -> what the network sees for ``task_id``: normalize, then permute."""
@@ -415,7 +399,7 @@ class ContinualExperiment:
             self.optimizer = self._new_optimizer()
         if self.si is not None:
             self.si.begin_task()
-        self._reset_early_stopping()
+        self.early_stopping.reset()
 
     # -- the experiment interface ---------------------------------------------------------
     def step(self) -> dict[str, Any]:
@@ -437,14 +421,10 @@ class ContinualExperiment:
         val_acc, _ = self.evaluate_task(t, "val") if task.val_x.shape[0] else (float("nan"), None)
 
         task_end = self.epoch >= cfg.epoch_budget
-        if cfg.patience > 0:
-            if val_acc > self.best_val:
-                self.best_val, self.since_best = val_acc, 0
-                self.best_model = _clone_state(self.model.state_dict())
-                self.best_si = self.si.running_state() if self.si is not None else None
-            else:
-                self.since_best += 1
-            task_end = task_end or self.since_best >= cfg.patience
+        stop = self.early_stopping.update(val_acc, lambda: (
+            _clone_state(self.model.state_dict()),
+            self.si.running_state() if self.si is not None else None))
+        task_end = task_end or stop
 
         result: dict[str, Any] = {
             "task": t, "epoch": self.epoch, "epochs_total": self.epochs_total,
@@ -463,11 +443,12 @@ class ContinualExperiment:
 
     def _end_task(self) -> dict[str, Any]:
         t = self.task
-        best_val = self.best_val
-        if self.best_model is not None:
-            self.model.load_state_dict(self.best_model)
-            if self.si is not None and self.best_si is not None:
-                self.si.load_running_state(self.best_si)
+        best = self.early_stopping
+        best_val = best.best_val
+        if best.best_model is not None:
+            self.model.load_state_dict(best.best_model)
+            if self.si is not None and best.best_si is not None:
+                self.si.load_running_state(best.best_si)
         if self.si is not None:
             self.si.end_task()
         row, inferred = [], []
@@ -491,7 +472,7 @@ class ContinualExperiment:
             out["task_inference_acc"] = sum(inferred) / len(inferred)
         self.task += 1
         self.epoch = 0
-        self._reset_early_stopping()
+        self.early_stopping.reset()
         self.done = self.task >= self.config.num_tasks
         return out
 
@@ -514,9 +495,7 @@ class ContinualExperiment:
             "matrix": self.matrix.state_dict(),
             "task": self.task, "epoch": self.epoch, "epochs_total": self.epochs_total,
             "done": self.done,
-            "best_val": self.best_val, "since_best": self.since_best,
-            "best_model": _clone_state(self.best_model) if self.best_model is not None else None,
-            "best_si": _clone_state(self.best_si) if self.best_si is not None else None,
+            **self.early_stopping.state_dict(),  # best_val, since_best, best_model, best_si
             "rng": rng,
         }
 
@@ -534,9 +513,7 @@ class ContinualExperiment:
         self.matrix.load_state_dict(state["matrix"])
         self.task, self.epoch = int(state["task"]), int(state["epoch"])
         self.epochs_total, self.done = int(state["epochs_total"]), bool(state["done"])
-        self.best_val, self.since_best = float(state["best_val"]), int(state["since_best"])
-        self.best_model = state["best_model"]
-        self.best_si = state["best_si"]
+        self.early_stopping.load_state_dict(state)
         rng = state["rng"]
         self.batch_generator.set_state(rng["batches"])
         if self.augment_generator is not None:

@@ -18,35 +18,36 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from sparsenet.engine import evaluate, setup_torch, train_epoch
-from sparsenet.experiments.common import (FlatConfig, check_arch_name, check_choice,
-                                          check_dataset_name, derived_seed, seeded_model)
-from sparsenet.models.masks import MaskEnforcer, set_mask
+from sparsenet.experiments.common import (Config, check_arch_name, check_choice,
+                                          check_dataset_name, check_state, cuda_rng_state,
+                                          derived_seed, restore_cuda_rng, seeded_model)
+from sparsenet.models.masks import MaskEnforcer
 from sparsenet.pruning import (POLICIES, PRESET_NAMES, REWIND_SCOPES, SAVE_NETWORKS, SCOPES,
                                TICKET_KINDS, MagnitudePruner, PruneRates, SparsityStats,
                                apply_ticket, get_preset, prunable_layers, rewind_target,
                                snapshot, sparsity_stats)
+# Ticket file I/O lives in sparsenet.pruning.ticket_files; re-exported for older imports.
+from sparsenet.pruning.ticket_files import (load_ticket, read_ticket,  # noqa: F401
+                                            ticket_path, write_ticket)
+from sparsenet.schema import (ROUND_BEST_TEST_ACC, ROUND_BEST_VAL_ACC, ROUND_END,
+                              ROUND_TEST_ACC_AT_BEST_VAL, TICKETS_DIR)  # noqa: F401
 
 STATE_VERSION = 2
-TICKETS_DIR = "tickets"
 _MASK_STREAM, _REINIT_STREAM = 1, 2
 
 
-def ticket_path(artifact_dir: str | Path, round_: int) -> Path:
-    """Where the network trained in round ``round_`` is saved."""
-    return Path(artifact_dir) / TICKETS_DIR / f"round_{round_:02d}.pt"
-
-
 @dataclass
-class IMPConfig(FlatConfig):
+class IMPConfig(Config):
     """Defaults are the paper's (``bain2022``) LeNet-300-100 settings."""
+
+    kind: ClassVar[str] = "imp"
 
     dataset: str = "mnist"
     arch: str = "lenet300_100"
@@ -226,13 +227,14 @@ class IMPExperiment:
             "compression": self.stats.compression,
             "compression_all_params": 1.0 / self.stats.params_remaining,
             "train_loss": loss, "val_acc": val_acc, "test_acc": test_acc,
-            "round_end": self.epoch == c.epochs_per_round,
+            ROUND_END: self.epoch == c.epochs_per_round,
             "arch": c.arch, "dataset": c.dataset, "ticket": c.ticket, "seed": c.seed,
         }
-        if row["round_end"]:
-            row["round_test_acc_at_best_val"] = self.best.test_at_best_val
-            row["round_best_test_acc"] = self.best.best_test  # the paper's test-set selection
-            row["round_best_val_acc"] = self.best.best_val if self.best.best_val > -math.inf else math.nan
+        if row[ROUND_END]:
+            row[ROUND_TEST_ACC_AT_BEST_VAL] = self.best.test_at_best_val
+            row[ROUND_BEST_TEST_ACC] = self.best.best_test  # the paper's test-set selection
+            row[ROUND_BEST_VAL_ACC] = (self.best.best_val if self.best.best_val > -math.inf
+                                       else math.nan)
             row["saved_network"] = c.save_network
             if self.artifact_dir is not None:
                 self._save_ticket(row)
@@ -279,8 +281,6 @@ class IMPExperiment:
         return self.model.state_dict(), test_acc
 
     def _save_ticket(self, row: dict[str, Any]) -> None:
-        path = ticket_path(self.artifact_dir, self.round)  # type: ignore[arg-type]
-        path.parent.mkdir(parents=True, exist_ok=True)
         state, test_acc = self._saved_network(row)
         record = {
             "state_dict": {k: v.detach().cpu() for k, v in state.items()},
@@ -294,9 +294,7 @@ class IMPExperiment:
             "test_acc": test_acc,
             "config": self.config.to_flat(),
         }
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        torch.save(record, tmp)
-        os.replace(tmp, path)
+        write_ticket(ticket_path(self.artifact_dir, self.round), record)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -312,16 +310,14 @@ class IMPExperiment:
             "train_gen": self.train_gen.get_state(),
             "mask_gen": self.mask_gen.get_state(),
             "torch_rng": torch.get_rng_state(),
+            "cuda_rng": cuda_rng_state(self.device),
             "round": self.round, "epoch": self.epoch, "steps": self.steps, "done": self.done,
             "best": dataclasses.asdict(self.best),
             "best_state": self.best_state,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(f"IMP state version {state.get('version')} != {STATE_VERSION}")
-        if state["config"] != self.config.to_flat():
-            raise ValueError("IMP state was saved with a different config")
+        check_state("IMP", state, STATE_VERSION, self.config)
         self.model.load_state_dict(state["model"])
         self.enforcer.refresh(self.model)
         self.init_state = _to(state["init_state"], self.device)
@@ -337,31 +333,10 @@ class IMPExperiment:
         self.train_gen.set_state(state["train_gen"])
         self.mask_gen.set_state(state["mask_gen"])
         torch.set_rng_state(state["torch_rng"])
+        restore_cuda_rng(state.get("cuda_rng"), self.device)  # absent in older checkpoints
         self.round, self.epoch = int(state["round"]), int(state["epoch"])
         self.steps, self.done = int(state["steps"]), bool(state["done"])
         self.best = _RoundBest(**{k: float(v) for k, v in state["best"].items()})
         self.best_state = (None if state["best_state"] is None
                            else _to(state["best_state"], self.device))
         self.stats = sparsity_stats(self.model, self.layers)
-
-
-def read_ticket(path: str | Path) -> dict[str, Any]:
-    """A saved round record (see ``IMPExperiment._save_ticket``); tensors memory-mapped."""
-    return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-
-
-def load_ticket(path: str | Path, device: str | torch.device = "cpu"
-                ) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """Rebuild the network saved for a round, masks included, without loading any data."""
-    from sparsenet.models.registry import build_model
-
-    record = read_ticket(path)
-    config = record["config"]
-    model = build_model(config["arch"], tuple(record["input_shape"]), int(record["num_classes"]))
-    state = record["state_dict"]
-    modules = dict(model.named_modules())
-    for key, mask in state.items():
-        if key.endswith(".weight_mask"):
-            set_mask(modules[key[: -len(".weight_mask")]], mask)
-    model.load_state_dict(state)
-    return model.to(device), record

@@ -15,34 +15,36 @@ Two modes of one experiment kind:
 
 Noise is drawn from a seed that depends only on (``noise_seed``, noise type, level), so
 every network of a study sees exactly the same noisy images (paired comparisons).
-Result keys are built only by the functions below (documented in docs/architecture.md,
+Result keys are built only by :mod:`sparsenet.schema` (documented in docs/architecture.md,
 "Result files").
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import torch
 from torch import nn
 
 from sparsenet.data.noise import ALL_NOISE_TYPES, NOISE_TYPES, add_noise
 from sparsenet.engine import count_correct, evaluate, setup_torch, train_epoch
-from sparsenet.experiments.common import (check_choice, check_dataset_name, derived_seed,
-                                          seeded_model)
-from sparsenet.experiments.imp import TICKETS_DIR, load_ticket, read_ticket
+from sparsenet.experiments.common import (Config, check_choice, check_dataset_name, check_state,
+                                          cuda_rng_state, derived_seed, nested,
+                                          restore_cuda_rng, seeded_model)
 from sparsenet.models.layers import update_boost_strength
 from sparsenet.models.masks import MaskEnforcer, random_mask, set_mask
 from sparsenet.pruning import prunable_layers, sparsity_stats
+from sparsenet.pruning.ticket_files import load_ticket, read_ticket
+# Result keys and network names are built only by the contract module (docs/architecture.md).
+from sparsenet.schema import (CONTROL_KINDS, CONTROL_PREFIX, NUMENTA_KINDS, DENSE, TICKETS_DIR,  # noqa: F401
+                              acc_key, control_network_name, correct_key, fraction_label,
+                              level_label, score_key, ticket_network_name)
 
 DEFAULT_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 DEFAULT_PRUNED_FRACTIONS = (0.70, 0.80, 0.967)
-CONTROL_KINDS = ("dense", "weight_sparse", "activation_sparse", "both")  # the MLP controls
-NUMENTA_KINDS = ("numenta_dense_cnn2", "numenta_sparse_cnn2")
 ALL_CONTROL_KINDS = CONTROL_KINDS + NUMENTA_KINDS
 NUMENTA_ARCHS = {"numenta_dense_cnn2": "numenta_cnn2_dense",
                  "numenta_sparse_cnn2": "numenta_cnn2_sparse"}
@@ -50,42 +52,8 @@ NUMENTA_ARCHS = {"numenta_dense_cnn2": "numenta_cnn2_dense",
 NUMENTA_LEVELS = tuple(round(0.05 * i, 2) for i in range(11))
 NUMENTA_NOISE_TYPES = ("numenta",)
 OPTIMIZERS = ("adam", "sgd")
-DENSE = "dense"
-CONTROL_PREFIX = "control:"
 STATE_VERSION = 1
 _NOISE_STREAM, _MASK_STREAM = 11, 12
-
-
-# ---------------------------------------------------------------- result keys (one place)
-def level_label(level: float) -> str:
-    return f"{float(level):g}"
-
-
-def acc_key(noise: str, level: float) -> str:
-    return f"acc/{noise}/{level_label(level)}"
-
-
-def correct_key(noise: str, level: float) -> str:
-    return f"correct/{noise}/{level_label(level)}"
-
-
-def score_key(noise: str) -> str:
-    return f"noise_score/{noise}"
-
-
-def fraction_label(fraction: float) -> str:
-    """0.7 -> "0.70", 0.967 -> "0.967": two decimals at least, more only when needed."""
-    text = f"{fraction:.6f}".rstrip("0")
-    decimals = len(text.split(".")[1]) if "." in text else 0
-    return f"{fraction:.{max(2, decimals)}f}"
-
-
-def ticket_network_name(ticket: str, pruned_fraction: float) -> str:
-    return f"{ticket}@{fraction_label(pruned_fraction)}"
-
-
-def control_network_name(kind: str) -> str:
-    return f"{CONTROL_PREFIX}{kind}"
 
 
 # ---------------------------------------------------------------- batched evaluation
@@ -210,12 +178,14 @@ class ControlConfig:
 
 
 @dataclass
-class NoiseConfig:
+class NoiseConfig(Config):
     """Exactly one of ``imp_dir`` (an IMP trial folder holding ``tickets/round_XX.pt``;
-    give it as an absolute path, Tune changes the working directory) or ``control``."""
+    give it as an absolute path, Tune changes the working directory) or ``control``
+    (flat keys ``control_<field>``)."""
 
+    kind: ClassVar[str] = "noise"
     imp_dir: str | None = None
-    control: ControlConfig | None = None
+    control: ControlConfig | None = nested(ControlConfig)
     pruned_fractions: tuple[float, ...] = DEFAULT_PRUNED_FRACTIONS
     include_dense: bool = True
     noise_types: tuple[str, ...] = NOISE_TYPES
@@ -252,37 +222,6 @@ class NoiseConfig:
     def dataset(self) -> str | None:
         """The dataset a control trains on (tickets bring their own)."""
         return self.control.dataset if self.control is not None else None
-
-    def to_flat(self) -> dict[str, Any]:
-        """One key per field; a control's fields as ``control_<field>``."""
-        flat: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name == "control":
-                if value is not None:
-                    flat.update({f"control_{k}": (list(v) if isinstance(v, tuple) else v)
-                                 for k, v in dataclasses.asdict(value).items()})
-            else:
-                flat[f.name] = list(value) if isinstance(value, tuple) else value
-        return flat
-
-    @classmethod
-    def from_flat(cls, flat: dict[str, Any]) -> "NoiseConfig":
-        own = {f.name for f in dataclasses.fields(cls)} - {"control"}
-        control_fields = {f.name for f in dataclasses.fields(ControlConfig)}
-        kwargs: dict[str, Any] = {}
-        control: dict[str, Any] = {}
-        for key, value in flat.items():
-            if key in own:
-                kwargs[key] = value
-            elif key.startswith("control_") and key[len("control_"):] in control_fields:
-                control[key[len("control_"):]] = value
-            else:
-                known = sorted(own) + [f"control_{k}" for k in sorted(control_fields)]
-                raise ValueError(f"unknown NoiseConfig key {key!r}; known: {', '.join(known)}")
-        if control:
-            kwargs["control"] = ControlConfig(**control)
-        return cls(**kwargs)
 
 
 # ---------------------------------------------------------------- which rounds
@@ -466,14 +405,11 @@ class NoiseExperiment:
             state.update(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
                          scheduler=self.scheduler.state_dict(),
                          train_gen=self.train_gen.get_state(), torch_rng=torch.get_rng_state(),
-                         epoch=self.epoch)
+                         cuda_rng=cuda_rng_state(self.device), epoch=self.epoch)
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(f"noise state version {state.get('version')} != {STATE_VERSION}")
-        if state["config"] != self.config.to_flat():
-            raise ValueError("noise state was saved with a different config")
+        check_state("noise", state, STATE_VERSION, self.config)
         self.done = bool(state["done"])
         if self.config.control is None:
             self.index = int(state["index"])
@@ -485,4 +421,5 @@ class NoiseExperiment:
             self.scheduler.load_state_dict(state["scheduler"])
         self.train_gen.set_state(state["train_gen"])
         torch.set_rng_state(state["torch_rng"])
+        restore_cuda_rng(state.get("cuda_rng"), self.device)  # absent in older checkpoints
         self.epoch = int(state["epoch"])

@@ -27,8 +27,16 @@ from sparsenet.pruning.magnitude import PruneRates
 # the one with the best validation accuracy, or the best *test* accuracy (bainro/LTH).
 SAVE_NETWORKS = ("last", "best_val", "best_test")
 
-CONV_ARCHS = ("mnist_conv", "conv2", "conv4", "conv6", "cifar_backbone", "cnn",
-              "sparse_cnn", "active_dendrites_cnn")
+# Model families whose conv layers these presets treat apart (models.registry.FAMILIES).
+CONV_FAMILIES = ("conv", "cnn")
+
+
+def is_conv_arch(arch: str) -> bool:
+    """A Frankle & Carbin conv net or the split-CIFAR backbone (unknown names: no)."""
+    from sparsenet.models.registry import MODELS  # lazy: presets stay cheap to import
+
+    entry = MODELS.get(arch)
+    return entry is not None and entry.family in CONV_FAMILIES
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,7 @@ def _bain2022(arch: str) -> IMPPreset:
     return IMPPreset("bain2022", PruneRates(conv=0.0, hidden=0.125, output=0.125), policy="fc",
                      scope="layer", lr=1.2e-3, weight_decay=1e-4, batch_size=200,
                      epochs_per_round=35, rounds=35,
-                     rewind_scope="prunable+biases" if arch in CONV_ARCHS else "all")
+                     rewind_scope="prunable+biases" if is_conv_arch(arch) else "all")
 
 
 def _bain2022_code(arch: str) -> IMPPreset:
@@ -76,7 +84,7 @@ _FC_CONV = {"conv2": (0.10, 2e-4, 27), "conv4": (0.10, 3e-4, 33), "conv6": (0.15
 
 
 def _frankle2019(arch: str) -> IMPPreset:
-    if arch in CONV_ARCHS:
+    if is_conv_arch(arch):
         conv, lr, epochs = _FC_CONV.get(arch, _FC_CONV["conv4"])
         return IMPPreset("frankle2019", PruneRates(conv=conv, hidden=0.2, output=0.1),
                          policy="all", scope="layer", lr=lr, weight_decay=0.0, batch_size=60,

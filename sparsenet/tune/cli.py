@@ -1,4 +1,4 @@
-"""The sweep command-line contract and the one function that runs a sweep with Ray Tune.
+"""The sweep command-line contract: the common flags, :class:`Sweep`, and :func:`validate`.
 
 Everything a user can get wrong is checked before Ray starts: every grid point is built
 as a typed config (so a bad rate or an unknown network fails with one line), the dataset
@@ -10,22 +10,16 @@ folder must be writable, and an existing experiment is never overwritten without
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
 import itertools
-import json
 import os
-import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from sparsenet.schema import EXPERIMENT_FILE
 from sparsenet.storage import Location, StorageError, check_writable, is_uri, location
-from sparsenet.tune.resources import cluster_warning, local_problem
+from sparsenet.tune.resources import local_problem
 from sparsenet.tune.tracking import TRACKERS, check_tracking
-
-EXPERIMENT_FILE = "sparsenet_experiment.json"
 
 
 class SweepError(Exception):
@@ -96,13 +90,25 @@ def fill_defaults(args: argparse.Namespace, full: dict[str, Any], quick: dict[st
 class Sweep:
     """What a sweep script hands to :func:`run_sweep`: a base config, grid axes, and keys
     derived from a grid point (e.g. the context a model needs), so that the grid need not
-    be a plain product. ``derived`` functions take and return plain values (flat config)."""
+    be a plain product. ``derived`` functions take and return plain values (flat config).
+    The experiment kind is the base config's (``Config.kind``); an older caller's
+    ``kind=`` must agree with it."""
 
-    kind: str
-    base: Any  # a config dataclass instance
+    base: Any  # a config dataclass instance of a registered experiment kind
     axes: dict[str, list[Any]] = field(default_factory=dict)
     derived: dict[str, Callable[[dict[str, Any]], Any]] = field(default_factory=dict)
     datasets: tuple[str, ...] = ()
+    kind: InitVar[str | None] = None
+
+    def __post_init__(self, kind: str | None) -> None:
+        from sparsenet.experiments.registry import experiment_kind
+
+        config_cls, _ = experiment_kind(getattr(self.base, "kind", "")).classes()
+        if not isinstance(self.base, config_cls):
+            raise ValueError(f"Sweep base must be a {config_cls.__name__}, "
+                             f"got {type(self.base).__name__}")
+        if kind is not None and kind != self.base.kind:
+            raise ValueError(f"Sweep kind {kind!r} but its base is a {self.base.kind!r} config")
 
     def points(self) -> list[dict[str, Any]]:
         keys = list(self.axes)
@@ -116,6 +122,10 @@ class Sweep:
     def configs(self) -> list[Any]:
         """Every grid point as a validated config (raises ValueError on the first bad one)."""
         return [type(self.base).from_flat(flat) for flat in self.points()]
+
+
+# The kind, read from the base config (set after the dataclass took ``kind`` as an InitVar).
+Sweep.kind = property(lambda self: self.base.kind)  # type: ignore[assignment,misc]
 
 
 # Grid axes that hold replicate seeds (the IMP/continual ``seed``, the noise controls').
@@ -270,222 +280,15 @@ def validate(sweep: Sweep, args: argparse.Namespace) -> list[Any]:
     return configs
 
 
-def _param_space(sweep: Sweep, data_dir: str | None) -> dict[str, Any]:
-    from ray import tune
-
-    space: dict[str, Any] = {"experiment": sweep.kind, "data_dir": data_dir}
-    space.update(sweep.base.to_flat())
-    for key, values in sweep.axes.items():
-        space[key] = tune.grid_search(list(values))
-    for key, fn in sweep.derived.items():
-        space[key] = tune.sample_from(functools.partial(_derive, fn))
-    return space
+# Launching (needs Ray) lives in sparsenet.tune.launch; the sweep scripts may still import
+# these names from here (resolved on first use: launch itself imports this module).
+_LAUNCH_NAMES = ("Plan", "describe_results", "local_view", "print_headline", "run_sweep",
+                 "sweep_main")
 
 
-def _derive(fn: Callable[[dict[str, Any]], Any], spec: Any) -> Any:
-    """Tune resolves grid axes first, then calls this with the trial's spec."""
-    return fn(dict(spec.config))
+def __getattr__(name: str) -> Any:
+    if name in _LAUNCH_NAMES:
+        from sparsenet.tune import launch
 
-
-def _start_ray(args: argparse.Namespace) -> None:
-    import logging
-
-    import ray
-
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    verbose = getattr(args, "verbose", False)
-    # Quiet by default: no worker output or INFO logs on the console (all of it is still in
-    # Ray's session logs and the trial folders); --verbose brings them back.
-    quiet = dict(log_to_driver=verbose, logging_level=logging.INFO if verbose else logging.WARNING)
-    if not verbose:
-        logging.getLogger("ray.tune").setLevel(logging.WARNING)
-        logging.getLogger("ray.train").setLevel(logging.WARNING)
-    if args.address:
-        ray.init(address=args.address, **quiet)
-        warning = cluster_warning(args, ray.cluster_resources())
-        if warning:
-            print(warning, file=sys.stderr)
-    else:
-        ray.init(num_cpus=args.num_cpus, num_gpus=args.num_gpus, include_dashboard=False,
-                 **quiet)
-
-
-def _write_experiment_file(exp: Location, sweep: Sweep, argv: Sequence[str],
-                           n_trials: int) -> None:
-    """The experiment record, through the storage's filesystem (a folder or an object)."""
-    exp.fs.create_dir(exp.path, recursive=True)
-    path = exp.child(EXPERIMENT_FILE)
-    record = {"kind": sweep.kind, "sweep": Path(sys.argv[0]).name, "argv": list(argv),
-              "trials": n_trials, "axes": {k: list(v) for k, v in sweep.axes.items()},
-              "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    if path.is_file():  # a resume keeps the first record and notes the new start
-        old = json.loads(path.read_text())
-        old.setdefault("resumed", []).append(record["started"])
-        record = old
-    path.write_text(json.dumps(record, indent=2, default=str))
-
-
-def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None = None,
-              configs: list[Any] | None = None):
-    """Validate (unless ``configs`` says it was done), start (or join) Ray, run the grid
-    with Tune; returns ``(exp_dir, ResultGrid)`` (``None`` results for ``--dry-run``)."""
-    if configs is None:
-        configs = validate(sweep, args)
-    exp_dir = experiment_dir(args)
-    data_dir = str(Path(args.data_dir).expanduser().resolve()) if args.data_dir else None
-    if args.dry_run:
-        print(f"{len(configs)} trials of {sweep.kind} would run into {exp_dir}")
-        return exp_dir, None
-
-    import ray
-    from ray import tune
-
-    from sparsenet.tune.console import ConsoleProgress
-    from sparsenet.tune.tracking import tracking_callbacks
-    from sparsenet.tune.trainable import ExperimentTrainable
-
-    exp = storage_location(args)
-    remote_fs = exp.fs if is_uri(args.storage) else None  # local: Tune's own default
-    _write_experiment_file(exp, sweep, argv if argv is not None else sys.argv[1:], len(configs))
-    trainable = tune.with_resources(ExperimentTrainable,
-                                    {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial})
-    verbose = getattr(args, "verbose", False)
-    callbacks = [] if verbose else [ConsoleProgress(sweep.kind, len(configs), list(sweep.axes))]
-    callbacks += tracking_callbacks(args)
-    _start_ray(args)
-    try:
-        if args.resume:
-            tuner = tune.Tuner.restore(exp.path, trainable=trainable, resume_errored=True,
-                                       storage_filesystem=remote_fs)
-        else:
-            tuner = tune.Tuner(
-                trainable,
-                param_space=_param_space(sweep, data_dir),
-                tune_config=tune.TuneConfig(max_concurrent_trials=args.max_concurrent or None,
-                                            reuse_actors=False),
-                run_config=tune.RunConfig(
-                    name=args.name,
-                    storage_path=exp.path.rsplit("/", 1)[0],
-                    storage_filesystem=remote_fs,
-                    checkpoint_config=tune.CheckpointConfig(num_to_keep=2,
-                                                            checkpoint_at_end=True),
-                    failure_config=tune.FailureConfig(max_failures=args.max_failures),
-                    sync_config=tune.SyncConfig(sync_artifacts=True),
-                    callbacks=callbacks,
-                    verbose=1 if verbose else 0,
-                ),
-            )
-        with _quiet_tune(verbose):
-            results = tuner.fit()
-    finally:
-        ray.shutdown()
-    return exp_dir, results
-
-
-# Tune's settings that make it quiet: its older console reporter (silent at verbose=0; the
-# newer one prints a configuration box at any level) and no snapshot-frequency warnings.
-_QUIET_TUNE = {"RAY_AIR_NEW_OUTPUT": "0",
-               "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0"}
-
-
-@contextlib.contextmanager
-def _quiet_tune(verbose: bool):
-    """Set :data:`_QUIET_TUNE` in the environment for one ``fit()`` (unless ``--verbose``)."""
-    saved = {key: os.environ.get(key) for key in _QUIET_TUNE}
-    if not verbose:
-        for key, value in _QUIET_TUNE.items():
-            os.environ.setdefault(key, value)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-Plan = list[tuple[Sweep, argparse.Namespace]]
-
-
-def sweep_main(build: Callable[[Sequence[str] | None], Plan],
-               argv: Sequence[str] | None = None,
-               after: Callable[[Path], Any] | None = None) -> int:
-    """The body of every sweep script: build its experiments, validate them all, then run
-    each, write its tidy files and say where the results are.
-
-    ``build`` returns one ``(sweep, args)`` per experiment folder (``args.name`` differs).
-    ``after(exp_dir)`` writes the tidy CSVs (the sweep passes analysis's writer; this
-    package may not import analysis). A :class:`SweepError` becomes one line and exit 2;
-    trials that errored give exit 1.
-    """
-    try:
-        plan = build(argv)
-        validated = [(sweep, args, validate(sweep, args)) for sweep, args in plan]
-        outputs, errored = [], False
-        for sweep, args, configs in validated:
-            exp_dir, results = run_sweep(sweep, args, argv, configs=configs)
-            if results is None:  # --dry-run
-                continue
-            with local_view(exp_dir) as local_dir:  # object storage: a local mirror
-                if after is not None:
-                    after(local_dir)
-                print(describe_results(exp_dir, results))
-                print_headline(local_dir)
-            outputs.append(str(exp_dir))
-            errored = errored or any(r.error is not None for r in results)
-    except SweepError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if len(outputs) > 1:
-        print(f"report (all): python -m analysis report {' '.join(outputs)} --out "
-              f"{Path(outputs[0]).parent}/{plan[0][1].name}_report")
-    return 1 if errored else 0
-
-
-# Files a sweep's end reads back (the tidy writer and the headline): not checkpoints/tickets.
-def _analysis_file(relative: str) -> bool:
-    name = relative.rsplit("/", 1)[-1]
-    return relative.count("/") == 0 or (relative.count("/") == 1 and name in (
-        "params.json", "result.json", "error.txt"))
-
-
-@contextlib.contextmanager
-def local_view(exp_dir: Path | str):
-    """A local folder standing for the experiment: itself, or for a URI a temporary mirror
-    of the files analysis reads whose new or changed top-level files are uploaded after."""
-    if not is_uri(str(exp_dir)):
-        yield Path(exp_dir)
-        return
-    import tempfile
-
-    exp = location(str(exp_dir))
-    with tempfile.TemporaryDirectory(prefix="sparsenet-") as tmp:
-        local = exp.download(Path(tmp) / exp.name, keep=_analysis_file)
-        before = {p.name: p.stat().st_mtime_ns for p in local.iterdir() if p.is_file()}
-        yield local
-        for path in local.iterdir():
-            if path.is_file() and before.get(path.name) != path.stat().st_mtime_ns:
-                exp.child(path.name).upload(path)
-
-
-def print_headline(exp_dir: Path) -> None:
-    """The sweep's answer (from its folder, through analysis); never fails the sweep."""
-    from sparsenet.tune.headline import headline_lines
-
-    try:
-        lines = headline_lines(exp_dir)
-    except Exception as err:  # noqa: BLE001 - the results are safe; the report can say more
-        lines = [f"(no headline: {type(err).__name__}: {err})"]
-    print("\n".join(lines))
-
-
-def describe_results(exp_dir: Path, results) -> str:
-    """Where the results are and the one command that turns them into the report."""
-    lines = [f"results: {exp_dir}"]
-    if results is not None:
-        errors = sum(1 for r in results if r.error is not None)
-        lines.append(f"trials: {len(results)} ({errors} errored)")
-    lines.append(f"report:  python -m analysis report {exp_dir} --out {exp_dir}/report")
-    return "\n".join(lines)
-
+        return getattr(launch, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,11 +24,13 @@ def headline_lines(exp_dir: str | Path, tolerance: float = 0.5, alpha: float = 0
     results = load_experiment(exp_dir)
     frames = tidy_frames(results)
     kind = results.kinds[0]
-    if kind == "imp":
-        return _imp(results, frames.get("imp"), tolerance)
-    if kind == "noise":
-        return _noise(results, frames.get("noise_scores"), alpha)
-    return _continual(results, frames.get("continual"), keys)
+    headlines = {"imp": lambda: _imp(results, frames.get("imp"), tolerance),
+                 "noise": lambda: _noise(results, frames.get("noise_scores"), alpha),
+                 "continual": lambda: _continual(results, frames.get("continual"), keys)}
+    if kind not in headlines:
+        raise ValueError(f"no headline for experiment kind {kind!r}; "
+                         f"known: {', '.join(headlines)}")
+    return headlines[kind]()
 
 
 def _imp(results, imp, tolerance: float) -> list[str]:

@@ -33,8 +33,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from sparsenet.tune.cli import (EXPERIMENT_FILE, Sweep, SweepError, _check_data, _check_positive,
-                                _start_ray, describe_results, experiment_dir, run_sweep)
+from sparsenet.schema import EXPERIMENT_FILE
+from sparsenet.tune.cli import Sweep, SweepError, _check_data, _check_positive, experiment_dir
+from sparsenet.tune.launch import _start_ray, describe_results, run_sweep
 
 DEFAULT_LRS = (3e-6, 1e-5, 3e-5, 1e-4, 5e-4, 1e-3)
 DEFAULT_EPOCHS = (3, 5)
@@ -260,7 +261,7 @@ def _final_sweep(arms: Sequence[Arm], chosen: dict[str, Any], seeds: Sequence[in
     def value_of(key: str) -> Callable[[dict[str, Any]], Any]:
         return lambda flat: flats[flat["arm"]][key]
 
-    return Sweep(kind="continual", base=ContinualConfig.from_flat(first),
+    return Sweep(base=ContinualConfig.from_flat(first),
                  axes={"arm": [arm.name for arm in arms], "seed": list(seeds)},
                  derived={key: value_of(key) for key in varying})
 

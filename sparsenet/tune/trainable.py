@@ -18,13 +18,12 @@ import torch
 from ray import tune
 
 from sparsenet.engine import setup_torch
-from sparsenet.experiments.imp import TICKETS_DIR
-from sparsenet.experiments.registry import build_config, get_experiment
+from sparsenet.experiments.registry import experiment_kind
+from sparsenet.schema import BOUNDARY_KEYS, TICKETS_DIR
 from sparsenet.storage import is_uri, location
 
 # Keys of a trial's config that steer the run but are not part of the experiment's config.
 RUNTIME_KEYS = ("experiment", "data_dir")
-BOUNDARY_KEYS = ("round_end", "task_end")
 CHECKPOINT_FILE = "experiment_state.pt"
 
 
@@ -77,16 +76,18 @@ class ExperimentTrainable(tune.Trainable):
 
     def setup(self, config: dict[str, Any]) -> None:
         kind, data_dir, flat = split_config(config)
-        if kind == "noise" and flat.get("imp_dir") and is_uri(flat["imp_dir"]):
-            flat["imp_dir"] = str(_fetch_tickets(flat["imp_dir"]))
-        _, experiment_cls = get_experiment(kind)
-        experiment_config = build_config(kind, flat)
+        entry = experiment_kind(kind)  # an unknown kind fails here, with the known ones
+        for key in entry.ticket_dirs:
+            if flat.get(key) and is_uri(flat[key]):
+                flat[key] = str(_fetch_tickets(flat[key]))
+        config_cls, experiment_cls = entry.classes()
+        experiment_config = config_cls.from_flat(flat)
         threads = _threads_from_resources(self)
         device = setup_torch(threads, seed=getattr(experiment_config, "seed", 0),
                              device=_device_for_trial())
         kwargs: dict[str, Any] = dict(data_dir=data_dir, device=str(device), num_threads=threads)
-        if kind == "imp":
-            # Tickets of every round land in the trial folder (synced to storage).
+        if entry.artifact_dir:
+            # Files it saves (IMP: every round's ticket) land in the trial folder (synced).
             kwargs["artifact_dir"] = Path(os.getcwd())
         self.kind = kind
         self.experiment = experiment_cls(experiment_config, **kwargs)

@@ -1,0 +1,118 @@
+"""The result-file contract: file names, experiment kinds and result keys, defined once.
+
+The experiments write these names and ``analysis`` reads them; both import this module.
+It imports nothing but the standard library, so ``analysis`` can use it without torch or
+ray (``sparsenet/__init__.py`` is empty on purpose). Changing a name here changes every
+existing result folder's meaning: keep them stable.
+"""
+
+from __future__ import annotations
+
+import re
+
+# --- the experiment folder -------------------------------------------------------------
+EXPERIMENT_FILE = "sparsenet_experiment.json"
+PARAMS_FILE = "params.json"
+RESULT_FILE = "result.json"
+ERROR_FILE = "error.txt"
+TICKETS_DIR = "tickets"
+# The experiment kinds, each with the tidy CSV(s) a finished sweep leaves in its folder.
+TIDY_FILES = {"imp": ("imp_rounds.csv",), "noise": ("noise.csv", "noise_scores.csv"),
+              "continual": ("continual.csv",)}
+KINDS = tuple(TIDY_FILES)
+
+
+def ticket_file(round_: int) -> str:
+    """The ticket saved at the end of IMP round ``round_``, relative to its trial folder."""
+    return f"{TICKETS_DIR}/round_{int(round_):02d}.pt"
+
+
+# --- IMP ---------------------------------------------------------------------------------
+TICKET = "ticket"
+ROUND = "round"
+ROUND_END = "round_end"
+WEIGHTS_REMAINING = "weights_remaining"
+COMPRESSION = "compression"
+# A round's accuracy, on its round_end row, best first: test accuracy at the best validation
+# epoch (ours), best test accuracy (the paper's selection), then the last epoch's.
+ROUND_TEST_ACC_AT_BEST_VAL = "round_test_acc_at_best_val"
+ROUND_BEST_TEST_ACC = "round_best_test_acc"
+ROUND_BEST_VAL_ACC = "round_best_val_acc"
+TEST_ACC = "test_acc"
+IMP_METRICS = (ROUND_TEST_ACC_AT_BEST_VAL, ROUND_BEST_TEST_ACC, TEST_ACC)
+
+# --- noise -------------------------------------------------------------------------------
+NETWORK = "network"
+TOTAL = "total"
+DENSE = "dense"
+CONTROL_PREFIX = "control:"
+CONTROL_DENSE = CONTROL_PREFIX + DENSE
+# The MLP controls of the noise study, in report order (network ``control:<kind>``).
+CONTROL_KINDS = ("dense", "weight_sparse", "activation_sparse", "both")
+# Numenta's own MNIST CNN-2 networks ("How Can We Be So Dense?"), trained with their recipe;
+# the sparse one is tested against the dense one (analysis.keys.CONTROL_REFERENCE).
+NUMENTA_KINDS = ("numenta_dense_cnn2", "numenta_sparse_cnn2")
+_NOISE_KEY = re.compile(r"^(?P<what>acc|correct)/(?P<noise>[^/]+)/(?P<level>[-+0-9.eE]+)$")
+
+
+def level_label(level: float) -> str:
+    return f"{float(level):g}"
+
+
+def acc_key(noise: str, level: float) -> str:
+    return f"acc/{noise}/{level_label(level)}"
+
+
+def correct_key(noise: str, level: float) -> str:
+    return f"correct/{noise}/{level_label(level)}"
+
+
+def score_key(noise: str) -> str:
+    return f"noise_score/{noise}"
+
+
+def parse_noise_key(key: str) -> tuple[str, str, float] | None:
+    """``acc/set_2sigma/0.1`` -> ("acc", "set_2sigma", 0.1); None for other keys."""
+    match = _NOISE_KEY.match(key)
+    if not match:
+        return None
+    try:
+        return match["what"], match["noise"], float(match["level"])
+    except ValueError:
+        return None
+
+
+def fraction_label(fraction: float) -> str:
+    """0.7 -> "0.70", 0.967 -> "0.967": two decimals at least, more only when needed."""
+    text = f"{fraction:.6f}".rstrip("0")
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return f"{fraction:.{max(2, decimals)}f}"
+
+
+def ticket_network_name(ticket: str, pruned_fraction: float) -> str:
+    return f"{ticket}@{fraction_label(pruned_fraction)}"
+
+
+def control_network_name(kind: str) -> str:
+    return f"{CONTROL_PREFIX}{kind}"
+
+
+def is_control(name: str) -> bool:
+    return str(name).startswith(CONTROL_PREFIX)
+
+
+def network_kind(name: str) -> str:
+    """``winning@0.70`` -> winning; ``dense``, ``control:both`` stay as they are."""
+    name = str(name)
+    if is_control(name):
+        return name
+    return name.split("@", 1)[0]
+
+
+# --- continual ---------------------------------------------------------------------------
+TASK = "task"
+TASK_END = "task_end"
+MATRIX_ROW = "matrix_row"
+
+# Step keys that end a round / a task: the Tune adapter checkpoints there.
+BOUNDARY_KEYS = (ROUND_END, TASK_END)

@@ -1,0 +1,245 @@
+"""Launching a validated sweep: Ray started or joined, the Tune grid run, the experiment
+record written, and what a sweep prints at the end (tidy files, headline, report command).
+
+The flags and every check that runs before Ray starts live in :mod:`sparsenet.tune.cli`;
+this module is the part that needs Ray.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from sparsenet.schema import ERROR_FILE, EXPERIMENT_FILE, PARAMS_FILE, RESULT_FILE
+from sparsenet.storage import Location, is_uri, location
+from sparsenet.tune.cli import (Sweep, SweepError, experiment_dir, storage_location,
+                                validate)
+from sparsenet.tune.resources import cluster_warning
+
+
+def _param_space(sweep: Sweep, data_dir: str | None) -> dict[str, Any]:
+    from ray import tune
+
+    space: dict[str, Any] = {"experiment": sweep.kind, "data_dir": data_dir}
+    space.update(sweep.base.to_flat())
+    for key, values in sweep.axes.items():
+        space[key] = tune.grid_search(list(values))
+    for key, fn in sweep.derived.items():
+        space[key] = tune.sample_from(functools.partial(_derive, fn))
+    return space
+
+
+def _derive(fn: Callable[[dict[str, Any]], Any], spec: Any) -> Any:
+    """Tune resolves grid axes first, then calls this with the trial's spec."""
+    return fn(dict(spec.config))
+
+
+def _start_ray(args: argparse.Namespace) -> None:
+    import logging
+
+    import ray
+
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    verbose = getattr(args, "verbose", False)
+    # Quiet by default: no worker output or INFO logs on the console (all of it is still in
+    # Ray's session logs and the trial folders); --verbose brings them back.
+    quiet = dict(log_to_driver=verbose, logging_level=logging.INFO if verbose else logging.WARNING)
+    if not verbose:
+        logging.getLogger("ray.tune").setLevel(logging.WARNING)
+        logging.getLogger("ray.train").setLevel(logging.WARNING)
+    if args.address:
+        ray.init(address=args.address, **quiet)
+        warning = cluster_warning(args, ray.cluster_resources())
+        if warning:
+            print(warning, file=sys.stderr)
+    else:
+        ray.init(num_cpus=args.num_cpus, num_gpus=args.num_gpus, include_dashboard=False,
+                 **quiet)
+
+
+def _write_experiment_file(exp: Location, sweep: Sweep, argv: Sequence[str],
+                           n_trials: int) -> None:
+    """The experiment record, through the storage's filesystem (a folder or an object)."""
+    exp.fs.create_dir(exp.path, recursive=True)
+    path = exp.child(EXPERIMENT_FILE)
+    record = {"kind": sweep.kind, "sweep": Path(sys.argv[0]).name, "argv": list(argv),
+              "trials": n_trials, "axes": {k: list(v) for k, v in sweep.axes.items()},
+              "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if path.is_file():  # a resume keeps the first record and notes the new start
+        old = json.loads(path.read_text())
+        old.setdefault("resumed", []).append(record["started"])
+        record = old
+    path.write_text(json.dumps(record, indent=2, default=str))
+
+
+def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None = None,
+              configs: list[Any] | None = None):
+    """Validate (unless ``configs`` says it was done), start (or join) Ray, run the grid
+    with Tune; returns ``(exp_dir, ResultGrid)`` (``None`` results for ``--dry-run``)."""
+    if configs is None:
+        configs = validate(sweep, args)
+    exp_dir = experiment_dir(args)
+    data_dir = str(Path(args.data_dir).expanduser().resolve()) if args.data_dir else None
+    if args.dry_run:
+        print(f"{len(configs)} trials of {sweep.kind} would run into {exp_dir}")
+        return exp_dir, None
+
+    import ray
+    from ray import tune
+
+    from sparsenet.tune.console import ConsoleProgress
+    from sparsenet.tune.tracking import tracking_callbacks
+    from sparsenet.tune.trainable import ExperimentTrainable
+
+    exp = storage_location(args)
+    remote_fs = exp.fs if is_uri(args.storage) else None  # local: Tune's own default
+    _write_experiment_file(exp, sweep, argv if argv is not None else sys.argv[1:], len(configs))
+    trainable = tune.with_resources(ExperimentTrainable,
+                                    {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial})
+    verbose = getattr(args, "verbose", False)
+    callbacks = [] if verbose else [ConsoleProgress(sweep.kind, len(configs), list(sweep.axes))]
+    callbacks += tracking_callbacks(args)
+    _start_ray(args)
+    try:
+        if args.resume:
+            tuner = tune.Tuner.restore(exp.path, trainable=trainable, resume_errored=True,
+                                       storage_filesystem=remote_fs)
+        else:
+            tuner = tune.Tuner(
+                trainable,
+                param_space=_param_space(sweep, data_dir),
+                tune_config=tune.TuneConfig(max_concurrent_trials=args.max_concurrent or None,
+                                            reuse_actors=False),
+                run_config=tune.RunConfig(
+                    name=args.name,
+                    storage_path=exp.path.rsplit("/", 1)[0],
+                    storage_filesystem=remote_fs,
+                    checkpoint_config=tune.CheckpointConfig(num_to_keep=2,
+                                                            checkpoint_at_end=True),
+                    failure_config=tune.FailureConfig(max_failures=args.max_failures),
+                    sync_config=tune.SyncConfig(sync_artifacts=True),
+                    callbacks=callbacks,
+                    verbose=1 if verbose else 0,
+                ),
+            )
+        with _quiet_tune(verbose):
+            results = tuner.fit()
+    finally:
+        ray.shutdown()
+    return exp_dir, results
+
+
+# Tune's settings that make it quiet: its older console reporter (silent at verbose=0; the
+# newer one prints a configuration box at any level) and no snapshot-frequency warnings.
+_QUIET_TUNE = {"RAY_AIR_NEW_OUTPUT": "0",
+               "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0"}
+
+
+@contextlib.contextmanager
+def _quiet_tune(verbose: bool):
+    """Set :data:`_QUIET_TUNE` in the environment for one ``fit()`` (unless ``--verbose``)."""
+    saved = {key: os.environ.get(key) for key in _QUIET_TUNE}
+    if not verbose:
+        for key, value in _QUIET_TUNE.items():
+            os.environ.setdefault(key, value)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+Plan = list[tuple[Sweep, argparse.Namespace]]
+
+
+def sweep_main(build: Callable[[Sequence[str] | None], Plan],
+               argv: Sequence[str] | None = None,
+               after: Callable[[Path], Any] | None = None) -> int:
+    """The body of every sweep script: build its experiments, validate them all, then run
+    each, write its tidy files and say where the results are.
+
+    ``build`` returns one ``(sweep, args)`` per experiment folder (``args.name`` differs).
+    ``after(exp_dir)`` writes the tidy CSVs (the sweep passes analysis's writer; this
+    package may not import analysis). A :class:`SweepError` becomes one line and exit 2;
+    trials that errored give exit 1.
+    """
+    try:
+        plan = build(argv)
+        validated = [(sweep, args, validate(sweep, args)) for sweep, args in plan]
+        outputs, errored = [], False
+        for sweep, args, configs in validated:
+            exp_dir, results = run_sweep(sweep, args, argv, configs=configs)
+            if results is None:  # --dry-run
+                continue
+            with local_view(exp_dir) as local_dir:  # object storage: a local mirror
+                if after is not None:
+                    after(local_dir)
+                print(describe_results(exp_dir, results))
+                print_headline(local_dir)
+            outputs.append(str(exp_dir))
+            errored = errored or any(r.error is not None for r in results)
+    except SweepError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if len(outputs) > 1:
+        print(f"report (all): python -m analysis report {' '.join(outputs)} --out "
+              f"{Path(outputs[0]).parent}/{plan[0][1].name}_report")
+    return 1 if errored else 0
+
+
+# Files a sweep's end reads back (the tidy writer and the headline): not checkpoints/tickets.
+def _analysis_file(relative: str) -> bool:
+    name = relative.rsplit("/", 1)[-1]
+    return relative.count("/") == 0 or (relative.count("/") == 1 and name in (
+        PARAMS_FILE, RESULT_FILE, ERROR_FILE))
+
+
+@contextlib.contextmanager
+def local_view(exp_dir: Path | str):
+    """A local folder standing for the experiment: itself, or for a URI a temporary mirror
+    of the files analysis reads whose new or changed top-level files are uploaded after."""
+    if not is_uri(str(exp_dir)):
+        yield Path(exp_dir)
+        return
+    import tempfile
+
+    exp = location(str(exp_dir))
+    with tempfile.TemporaryDirectory(prefix="sparsenet-") as tmp:
+        local = exp.download(Path(tmp) / exp.name, keep=_analysis_file)
+        before = {p.name: p.stat().st_mtime_ns for p in local.iterdir() if p.is_file()}
+        yield local
+        for path in local.iterdir():
+            if path.is_file() and before.get(path.name) != path.stat().st_mtime_ns:
+                exp.child(path.name).upload(path)
+
+
+def print_headline(exp_dir: Path) -> None:
+    """The sweep's answer (from its folder, through analysis); never fails the sweep."""
+    from sparsenet.tune.headline import headline_lines
+
+    try:
+        lines = headline_lines(exp_dir)
+    except Exception as err:  # noqa: BLE001 - the results are safe; the report can say more
+        lines = [f"(no headline: {type(err).__name__}: {err})"]
+    print("\n".join(lines))
+
+
+def describe_results(exp_dir: Path, results) -> str:
+    """Where the results are and the one command that turns them into the report."""
+    lines = [f"results: {exp_dir}"]
+    if results is not None:
+        errors = sum(1 for r in results if r.error is not None)
+        lines.append(f"trials: {len(results)} ({errors} errored)")
+    lines.append(f"report:  python -m analysis report {exp_dir} --out {exp_dir}/report")
+    return "\n".join(lines)
+

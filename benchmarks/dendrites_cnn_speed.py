@@ -30,6 +30,8 @@ from sparsenet.engine import resolve_device, train_epoch
 from sparsenet.models import build_model
 from sparsenet.models.layers import DendriticLayer
 
+from interleave import interleaved_epochs
+
 NUM_TASKS = 5
 SHAPE = (3, 32, 32)
 
@@ -94,16 +96,8 @@ def main() -> None:
 
     for name in models:  # warm-up: allocator, kernels, Adam state
         one_epoch(name, x[:512], y[:512], seed=99)
-    wall: dict[str, list[float]] = {n: [] for n in models}
-    cpu: dict[str, list[float]] = {n: [] for n in models}
     load_before = os.getloadavg()[0]
-    for r in range(args.repeats):
-        for name in models:
-            w, c = one_epoch(name, x, y, seed=r)
-            wall[name].append(w)
-            cpu[name].append(c)
-            print(f"  epoch {r + 1}/{args.repeats} {name}: {w:.2f} s wall, {c:.2f} s CPU "
-                  f"(load {os.getloadavg()[0]:.2f})", flush=True)
+    wall, cpu = interleaved_epochs(models, one_epoch, x, y, args.repeats)
     print(f"device {device}, torch threads {torch.get_num_threads()}, {x.shape[0]} images/epoch, "
           f"batch {args.batch_size}, Adam; load average before {load_before:.2f}, "
           f"cores {os.cpu_count()}")

@@ -26,6 +26,8 @@ from sparsenet.data import load_dataset
 from sparsenet.engine import resolve_device, train_epoch
 from sparsenet.models import build_model
 
+from interleave import interleaved_epochs
+
 WIDTH = 2048
 NUM_TASKS = 10
 
@@ -85,15 +87,7 @@ def main() -> None:
         one_epoch(name, x[:2048], y[:2048], seed=99)
 
     load_before = os.getloadavg()
-    times: dict[str, list[float]] = {name: [] for name in models}
-    cpu: dict[str, list[float]] = {name: [] for name in models}
-    for r in range(args.repeats):
-        for name in models:
-            wall, cpu_s = one_epoch(name, x, y, seed=r)
-            times[name].append(wall)
-            cpu[name].append(cpu_s)
-            print(f"  epoch {r + 1}/{args.repeats} {name}: {wall:.2f} s wall, {cpu_s:.2f} s CPU "
-                  f"(load {os.getloadavg()[0]:.2f})", flush=True)
+    times, cpu = interleaved_epochs(models, one_epoch, x, y, args.repeats)
     load_after = os.getloadavg()
 
     print(f"device {device}, torch threads {torch.get_num_threads()}, "

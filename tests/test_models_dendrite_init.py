@@ -17,7 +17,7 @@ def segment_bounds(config: ContinualConfig, context_dim: int) -> list[tuple[floa
     """(configured bound, largest drawn |weight|) of every dendritic layer the config builds."""
     model = build_model(config.model, (1, 28, 28), 10, seed=0,
                         **config.model_kwargs(context_dim))
-    return [(m.init_bound, float(m.weight.abs().max())) for m in model.modules()
+    return [(m.init_bound, float(m.weight.detach().abs().max())) for m in model.modules()
             if isinstance(m, DendriticSegments)]
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from sparsenet.schema import (COMPRESSION, CONTROL_DENSE, CONTROL_KINDS, CONTROL_PREFIX, DENSE,
-                              NUMENTA_KINDS,
+from sparsenet.schema import (COMPRESSION, CONTINUAL_REPORTED, CONTINUAL_STEP_KEYS,
+                              CONTROL_DENSE, CONTROL_KINDS, CONTROL_PREFIX, DENSE, NUMENTA_KINDS,
                               ERROR_FILE, EXPERIMENT_FILE, IMP_METRICS, KINDS, MATRIX_ROW,
                               NETWORK, PARAMS_FILE, RESULT_FILE, ROUND, ROUND_BEST_TEST_ACC,
                               ROUND_END, ROUND_TEST_ACC_AT_BEST_VAL, TASK, TASK_END, TEST_ACC,
@@ -73,7 +73,7 @@ def control_reference(name: str) -> str:
 
 # --- continual ---------------------------------------------------------------------------
 MODEL_AXES = ("model", "context", "si", "num_tasks")
-REPORTED_METRICS = ("mean_accuracy", "forgetting", "bwt")
+REPORTED_METRICS = CONTINUAL_REPORTED  # reported by a trial, recomputed by analysis
 STREAM_KEYS = ("stream", "benchmark", "scenario", "tasks")
 
 

@@ -17,9 +17,6 @@ from analysis import keys
 from analysis.loading import Results, load_experiment
 
 ID_COLUMNS = ("exp_name", "trial_id", "status")
-_CONTINUAL_STEP_KEYS = ("task", "matrix_row", "mean_accuracy", "newest_accuracy",
-                        "forgetting", "bwt", "task_end", "epoch", "train_loss", "val_acc",
-                        "test_acc")
 
 
 def _is_list(value: Any) -> bool:
@@ -113,7 +110,7 @@ def tidy_continual(history: pd.DataFrame, config_columns: Sequence[str] | None =
     out_cols = ["stream", "task_trained", "task_evaluated", "accuracy"]
     if history.empty or keys.MATRIX_ROW not in history:
         return pd.DataFrame(columns=[*ID_COLUMNS, *out_cols])
-    carry = _carry(history, config_columns, exclude=(*_CONTINUAL_STEP_KEYS, *out_cols))
+    carry = _carry(history, config_columns, exclude=(*keys.CONTINUAL_STEP_KEYS, *out_cols))
     rows = history[history[keys.MATRIX_ROW].map(_is_list)]
     if keys.TASK_END in rows:
         rows = rows[rows[keys.TASK_END].eq(True) | rows[keys.TASK_END].isna()]

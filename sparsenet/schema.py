@@ -112,7 +112,16 @@ def network_kind(name: str) -> str:
 # --- continual ---------------------------------------------------------------------------
 TASK = "task"
 TASK_END = "task_end"
-MATRIX_ROW = "matrix_row"
+MATRIX_ROW = "matrix_row"  # accuracies on tasks 0..t after training task t
+# What a continual trial reports when a task ends (analysis recomputes them from the matrix
+# and flags a disagreement) and the per-step keys that are results, not configuration.
+MEAN_ACCURACY = "mean_accuracy"
+NEWEST_ACCURACY = "newest_accuracy"
+FORGETTING = "forgetting"
+BWT = "bwt"
+CONTINUAL_REPORTED = (MEAN_ACCURACY, FORGETTING, BWT)
+CONTINUAL_STEP_KEYS = (TASK, MATRIX_ROW, MEAN_ACCURACY, NEWEST_ACCURACY, FORGETTING, BWT,
+                       TASK_END, "epoch", "train_loss", "val_acc", "test_acc")
 
 # Step keys that end a round / a task: the Tune adapter checkpoints there.
 BOUNDARY_KEYS = (ROUND_END, TASK_END)

@@ -40,6 +40,7 @@ from sparsenet.continual.contexts import (CONTEXT_KINDS, INFER_MODES, PrototypeC
 from sparsenet.continual.metrics import AccuracyMatrix, bwt, forgetting, mean_accuracy
 from sparsenet.continual.si import SynapticIntelligence
 from sparsenet.engine import evaluate, setup_torch, train_epoch
+from sparsenet import schema
 from sparsenet.experiments.common import Config, check_dataset_name
 from sparsenet.experiments.early_stopping import EarlyStopping
 from sparsenet.models.layers import update_boost_strength
@@ -427,8 +428,8 @@ class ContinualExperiment:
         task_end = task_end or stop
 
         result: dict[str, Any] = {
-            "task": t, "epoch": self.epoch, "epochs_total": self.epochs_total,
-            "train_loss": loss, "val_acc": val_acc, "task_end": task_end,
+            schema.TASK: t, "epoch": self.epoch, "epochs_total": self.epochs_total,
+            "train_loss": loss, "val_acc": val_acc, schema.TASK_END: task_end,
             "model": cfg.model, "context": cfg.context, "context_infer": cfg.context_infer,
             "context_input": cfg.context_input, "si": cfg.si,
             "num_tasks": cfg.num_tasks, "seed": cfg.seed, "dataset": cfg.dataset,
@@ -459,11 +460,11 @@ class ContinualExperiment:
                 inferred.append(inf)
         self.matrix.set_row(t, row)
         out: dict[str, Any] = {
-            "matrix_row": self.matrix.row(t),
-            "mean_accuracy": mean_accuracy(self.matrix, t),
-            "newest_accuracy": row[t],
-            "forgetting": forgetting(self.matrix, t),
-            "bwt": bwt(self.matrix, t),
+            schema.MATRIX_ROW: self.matrix.row(t),
+            schema.MEAN_ACCURACY: mean_accuracy(self.matrix, t),
+            schema.NEWEST_ACCURACY: row[t],
+            schema.FORGETTING: forgetting(self.matrix, t),
+            schema.BWT: bwt(self.matrix, t),
             "epochs_trained": self.epoch,
         }
         if self.config.patience > 0:

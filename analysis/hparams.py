@@ -4,7 +4,8 @@ A comparison is only fair when every arm has its own tuned values (issue 11), so
 shows them next to the results: per arm the values its final trials used and where they came
 from (``hp_source``: a preset, the command line, or a validation search), and, when a folder
 holds a ``--tune`` search's records (``search_trials.csv`` / ``chosen.json``, copied into the
-final runs' folder by ``sparsenet.tune.search``), every grid point with its validation score.
+final runs' folder by ``sparsenet.tune.search`` when they end; until then they are read from
+the folder above), every grid point with its validation score.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.grouping import replicate_column
+from sparsenet.schema import CHOSEN_FILE as CHOSEN
+from sparsenet.schema import FINAL_DIR as FINAL_FOLDER
+from sparsenet.schema import SEARCH_TRIALS_FILE as SEARCH_TRIALS
 
 # Training hyper-parameters a continual trial reports as config; shown where present.
 HP_COLUMNS = ("lr", "epochs_per_task", "batch_size", "weight_decay", "patience", "max_epochs",
               "reset_optimizer", "hp_source")
-SEARCH_TRIALS = "search_trials.csv"
-CHOSEN = "chosen.json"
 
 
 def arm_hyperparameters(trials: pd.DataFrame) -> pd.DataFrame:
@@ -48,6 +50,8 @@ def search_records(experiments: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     frames, notes = [], []
     for exp in experiments.to_dict("records"):
         folder = Path(str(exp["path"]))
+        if not (folder / SEARCH_TRIALS).is_file() and folder.name == FINAL_FOLDER:
+            folder = folder.parent  # final runs still going: the records are beside them
         table = folder / SEARCH_TRIALS
         if not table.is_file():
             continue

@@ -16,6 +16,11 @@ PARAMS_FILE = "params.json"
 RESULT_FILE = "result.json"
 ERROR_FILE = "error.txt"
 TICKETS_DIR = "tickets"
+# A --tune run (sparsenet.tune.search): NAME/search/<arm>/ the searches, NAME/FINAL_DIR/ the
+# final runs; the choice and every grid point beside them (copied into FINAL_DIR at the end).
+FINAL_DIR = "final"
+CHOSEN_FILE = "chosen.json"
+SEARCH_TRIALS_FILE = "search_trials.csv"
 # The experiment kinds, each with the tidy CSV(s) a finished sweep leaves in its folder.
 TIDY_FILES = {"imp": ("imp_rounds.csv",), "noise": ("noise.csv", "noise_scores.csv"),
               "continual": ("continual.csv",)}

@@ -51,3 +51,12 @@ def test_split_report_with_a_single_seed(tmp_path):
     import pandas as pd
     table = pd.read_csv(tmp_path / "out" / "split_table.csv")
     assert "after_task_1_std" in table and table["after_task_1_n"].eq(1).all()
+
+
+def test_search_of_final_runs_still_going_is_read_from_the_folder_above(tmp_path):
+    exp = fake_continual(tmp_path / "tuned", "final", "permuted")
+    (tmp_path / "tuned" / "search_trials.csv").write_text(
+        "arm,lr,epochs_per_task,tasks_done,val_mean_accuracy,error,chosen\n"
+        "mlp,3e-05,5,3,0.93,,True\n")
+    text = build_report([exp], tmp_path / "out").read_text()
+    assert "How the hyper-parameters were chosen" in text and "3e-05" in text

@@ -33,7 +33,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from sparsenet.schema import EXPERIMENT_FILE
+from sparsenet.schema import CHOSEN_FILE, EXPERIMENT_FILE, FINAL_DIR
+from sparsenet.schema import SEARCH_TRIALS_FILE as TRIALS_FILE
 from sparsenet.tune.cli import Sweep, SweepError, _check_data, _check_positive, experiment_dir
 from sparsenet.tune.launch import _start_ray, describe_results, run_sweep
 
@@ -42,8 +43,6 @@ DEFAULT_EPOCHS = (3, 5)
 SCHEDULERS = ("asha", "grid")
 SCORE = "search_score"  # mean validation accuracy over the tasks seen so far
 TIME = "tasks_done"
-CHOSEN_FILE = "chosen.json"
-TRIALS_FILE = "search_trials.csv"
 
 
 @dataclass(frozen=True)
@@ -344,8 +343,8 @@ def _run(arms, settings, args, argv, exp_dir: Path, final_seeds, after) -> int:
                    arms[0].config["num_tasks"])
 
     final_args = copy.copy(args)
-    final_args.storage, final_args.name = str(exp_dir), "final"
-    final_args.resume = bool(args.resume and (exp_dir / "final" / EXPERIMENT_FILE).exists())
+    final_args.storage, final_args.name = str(exp_dir), FINAL_DIR
+    final_args.resume = bool(args.resume and (exp_dir / FINAL_DIR / EXPERIMENT_FILE).exists())
     final_dir, results = run_sweep(_final_sweep(arms, chosen, final_seeds), final_args, argv)
     for name in (CHOSEN_FILE, TRIALS_FILE):
         shutil.copy(exp_dir / name, final_dir / name)

@@ -312,7 +312,9 @@ def _hyperparameter_tables(o: _Out, trials: pd.DataFrame, experiments: pd.DataFr
         o.csv(search, "search_trials")
         o.add("#### How the hyper-parameters were chosen", "", *notes, "",
               "Every grid point of the search (`val_mean_accuracy`: mean validation accuracy "
-              "over the proxy's tasks after the last; empty where ASHA stopped it early):", "")
+              "over the tasks seen after the last one it trained; a point with fewer "
+              "`tasks_done` than the proxy was stopped early by ASHA and could not be "
+              "chosen):", "")
         o.add(table(search))
 
 

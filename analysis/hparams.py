@@ -16,9 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.grouping import replicate_column
-from sparsenet.schema import CHOSEN_FILE as CHOSEN
-from sparsenet.schema import FINAL_DIR as FINAL_FOLDER
-from sparsenet.schema import SEARCH_TRIALS_FILE as SEARCH_TRIALS
+from sparsenet.schema import CHOSEN_FILE, FINAL_DIR, SEARCH_TRIALS_FILE
 
 # Training hyper-parameters a continual trial reports as config; shown where present.
 HP_COLUMNS = ("lr", "epochs_per_task", "batch_size", "weight_decay", "patience", "max_epochs",
@@ -50,15 +48,15 @@ def search_records(experiments: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     frames, notes = [], []
     for exp in experiments.to_dict("records"):
         folder = Path(str(exp["path"]))
-        if not (folder / SEARCH_TRIALS).is_file() and folder.name == FINAL_FOLDER:
+        if not (folder / SEARCH_TRIALS_FILE).is_file() and folder.name == FINAL_DIR:
             folder = folder.parent  # final runs still going: the records are beside them
-        table = folder / SEARCH_TRIALS
+        table = folder / SEARCH_TRIALS_FILE
         if not table.is_file():
             continue
         frame = pd.read_csv(table)
         frame.insert(0, "experiment", exp["exp_name"])
         frames.append(frame)
-        chosen_file = folder / CHOSEN
+        chosen_file = folder / CHOSEN_FILE
         if chosen_file.is_file():
             notes.append(_describe(exp["exp_name"], json.loads(chosen_file.read_text())))
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), notes

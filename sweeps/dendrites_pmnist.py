@@ -101,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="asha stops poor grid points after each task; grid runs all")
     tune.add_argument("--tune-grace-tasks", type=int, default=3,
                       help="tasks every grid point trains before ASHA compares (default 3)")
+    tune.add_argument("--tune-search-only", action="store_true",
+                      help="stop after the search (choices in chosen.json); the same command "
+                           "without this flag, with --resume, then runs the final seeds")
     tune.add_argument("--tune-val-fraction", type=float, default=0.1,
                       help="validation split of the search runs (default 0.1)")
     return parser
@@ -181,6 +184,8 @@ def _base_and_points(args: argparse.Namespace, user: dict[str, Any]):
 
 def build(argv: Sequence[str] | None) -> Plan:
     args, user = _parse(argv)
+    if args.tune_search_only:
+        raise SweepError("--tune-search-only goes with --tune")
     base, points = _base_and_points(args, user)
 
     def value_of(key: str):

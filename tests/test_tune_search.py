@@ -54,6 +54,7 @@ def test_choice_ignores_points_stopped_early_or_errored():
     (["--tune", "--tasks", "2", "3"], "--tune takes one --tasks value"),
     (["--tune", "--lr", "1e-3"], "--tune chooses lr and epochs per arm"),
     (["--tune", "--tune-val-fraction", "0"], "--tune-val-fraction must be in (0, 1)"),
+    (["--tune-search-only"], "--tune-search-only goes with --tune"),
     (["--preset", "numenta", "--tasks", "7"], "preset numenta has no adn values for 7 tasks"),
     (["--preset", "paper", "--context-density", "2"], "context_density must be in (0, 1]"),
 ])
@@ -138,3 +139,20 @@ def test_an_interrupted_search_stops_without_choosing_and_resumes(tmp_path):
     assert code == 0
     trials = pd.read_csv(tmp_path / "fair" / "search_trials.csv")
     assert sorted(trials["lr"]) == [1e-3, 3e-3, 1e-2] and set(trials["tasks_done"]) == {2}
+
+
+@pytest.mark.ray
+def test_search_only_records_the_choice_and_resume_runs_the_finals(tmp_path):
+    """--tune-search-only stops after the search (choice recorded, no final run); the same
+    command with --resume and without the flag runs the final seeds with that choice."""
+    argv = ["--quick", "--tune", "--models", "mlp", "--tasks", "2", "--tune-lr", "1e-3", "3e-3",
+            "--tune-epochs", "1", "--tune-scheduler", "grid", "--hidden", "16", "16",
+            "--seeds", "1", "--num-cpus", "2", "--storage", str(tmp_path), "--name", "fair"]
+    code, _ = run_main("dendrites_pmnist", *argv, "--tune-search-only")
+    exp = tmp_path / "fair"
+    assert code == 0 and not (exp / "final").exists()
+    pick = json.loads((exp / "chosen.json").read_text())["chosen"]["mlp"]
+    code, _ = run_main("dendrites_pmnist", *argv, "--resume")
+    assert code == 0
+    final = pd.read_csv(exp / "final" / "continual.csv")
+    assert set(final["lr"]) == {pick["lr"]} and set(final["seed"]) == {0}

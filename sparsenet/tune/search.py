@@ -341,6 +341,10 @@ def _run(arms, settings, args, argv, exp_dir: Path, final_seeds, after) -> int:
         ray.shutdown()
     _write_records(exp_dir, records, chosen, settings, final_seeds,
                    arms[0].config["num_tasks"])
+    if getattr(args, "tune_search_only", False):
+        print(f"search done, choices in {exp_dir / CHOSEN_FILE}; the final runs: the same "
+              "command without --tune-search-only, with --resume")
+        return 0
 
     final_args = copy.copy(args)
     final_args.storage, final_args.name = str(exp_dir), FINAL_DIR

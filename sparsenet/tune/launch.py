@@ -109,7 +109,10 @@ def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None
     _start_ray(args)
     try:
         if args.resume:
+            # the grid again: derived values are functions, which Tune cannot save, so trials
+            # that had not started would otherwise get placeholders instead of values
             tuner = tune.Tuner.restore(exp.path, trainable=trainable, resume_errored=True,
+                                       param_space=_param_space(sweep, data_dir),
                                        storage_filesystem=remote_fs)
         else:
             tuner = tune.Tuner(
@@ -175,6 +178,7 @@ def sweep_main(build: Callable[[Sequence[str] | None], Plan],
     """
     try:
         plan = build(argv)
+        _start_unstarted(plan)
         validated = [(sweep, args, validate(sweep, args)) for sweep, args in plan]
         outputs, errored = [], False
         for sweep, args, configs in validated:
@@ -186,6 +190,10 @@ def sweep_main(build: Callable[[Sequence[str] | None], Plan],
                     after(local_dir)
                 print(describe_results(exp_dir, results))
                 print_headline(local_dir)
+            if interrupted(results, len(configs)):  # Ctrl-C: the later experiments must not start
+                print(f"stopped: {exp_dir} was interrupted; the same command with --resume "
+                      "continues it", file=sys.stderr)
+                return 130
             outputs.append(str(exp_dir))
             errored = errored or any(r.error is not None for r in results)
     except SweepError as err:
@@ -195,6 +203,21 @@ def sweep_main(build: Callable[[Sequence[str] | None], Plan],
         print(f"report (all): python -m analysis report {' '.join(outputs)} --out "
               f"{Path(outputs[0]).parent}/{plan[0][1].name}_report")
     return 1 if errored else 0
+
+
+def interrupted(results, expected: int) -> bool:
+    """Tune returns normally after Ctrl-C: fewer than ``expected`` trials then ended (last
+    result ``done``) or errored; the ones never started are not even in ``results``."""
+    ended = sum(1 for r in results if r.error is not None or (r.metrics or {}).get("done"))
+    return ended < expected
+
+
+def _start_unstarted(plan: Plan) -> None:
+    """``--resume`` of a plan of several experiments stopped before its later ones began:
+    those start fresh (the first must exist: a mistyped ``--name`` still fails)."""
+    for _, args in plan[1:]:
+        if args.resume and not storage_location(args).child(EXPERIMENT_FILE).exists():
+            args.resume = False
 
 
 # Files a sweep's end reads back (the tidy writer and the headline): not checkpoints/tickets.

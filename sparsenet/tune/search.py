@@ -36,7 +36,7 @@ from typing import Any, Callable, Sequence
 from sparsenet.schema import CHOSEN_FILE, EXPERIMENT_FILE, FINAL_DIR
 from sparsenet.schema import SEARCH_TRIALS_FILE as TRIALS_FILE
 from sparsenet.tune.cli import Sweep, SweepError, _check_data, _check_positive, experiment_dir
-from sparsenet.tune.launch import _start_ray, describe_results, run_sweep
+from sparsenet.tune.launch import _start_ray, describe_results, interrupted, run_sweep
 
 DEFAULT_LRS = (3e-6, 1e-5, 3e-5, 1e-4, 5e-4, 1e-3)
 DEFAULT_EPOCHS = (3, 5)
@@ -355,4 +355,8 @@ def _run(arms, settings, args, argv, exp_dir: Path, final_seeds, after) -> int:
     if after is not None:
         after(final_dir)
     print(describe_results(final_dir, results))
+    if interrupted(results, len(arms) * len(final_seeds)):
+        print(f"stopped: the final runs in {final_dir} were interrupted; the same command "
+              "with --resume continues them", file=sys.stderr)
+        return 130
     return 1 if any(r.error is not None for r in results) else 0

@@ -49,7 +49,8 @@ def test_every_kind_has_a_config_an_experiment_and_a_tidy_builder():
     assert set(TIDY_BUILDERS) == set(schema.KINDS)
     from analysis.report import SECTIONS
 
-    assert set(SECTIONS) == set(schema.KINDS)  # every kind has its report section
+    # a report section is optional per kind; the three of the paper have one
+    assert {"imp", "noise", "continual"} <= set(SECTIONS) <= set(schema.KINDS)
     assert set(schema.BOUNDARY_KEYS) == {schema.ROUND_END, schema.TASK_END}
     for kind, entry in schema.EXPERIMENTS.items():
         config_cls, experiment_cls = get_experiment(kind)

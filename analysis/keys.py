@@ -12,17 +12,19 @@ from typing import Any, Mapping
 
 from sparsenet.schema import (COMPRESSION, CONTINUAL_REPORTED, CONTINUAL_STEP_KEYS,
                               CONTROL_DENSE, CONTROL_KINDS, CONTROL_PREFIX, DENSE, NUMENTA_KINDS,
-                              ERROR_FILE, EXPERIMENT_FILE, IMP_METRICS, KINDS, MATRIX_ROW,
-                              NETWORK, PARAMS_FILE, RESULT_FILE, ROUND, ROUND_BEST_TEST_ACC,
-                              ROUND_END, ROUND_TEST_ACC_AT_BEST_VAL, TASK, TASK_END, TEST_ACC,
-                              TICKET, TIDY_FILES, TOTAL, WEIGHTS_REMAINING,
-                              control_network_name, is_control, network_kind, parse_noise_key)
+                              ERROR_FILE, EXPERIMENT_FILE, EXPERIMENTS, IMP_METRICS, KINDS,
+                              MATRIX_ROW, NETWORK, PARAMS_FILE, RESULT_FILE, ROUND,
+                              ROUND_BEST_TEST_ACC, ROUND_END, ROUND_TEST_ACC_AT_BEST_VAL, TASK,
+                              TASK_END, TEST_ACC, TICKET, TIDY_FILES, TOTAL, WEIGHTS_REMAINING,
+                              control_network_name, experiment_kind, is_control, network_kind,
+                              parse_noise_key)
 
 # The contract names analysis uses, re-exported (defined in sparsenet.schema only).
 __all__ = ["COMPRESSION", "CONTROL_DENSE", "CONTROL_PREFIX", "DENSE", "ERROR_FILE",
-           "EXPERIMENT_FILE", "IMP_METRICS", "KINDS", "MATRIX_ROW", "NETWORK", "PARAMS_FILE",
-           "RESULT_FILE", "ROUND", "ROUND_END", "TASK", "TASK_END", "TICKET", "TIDY_FILES",
-           "TOTAL", "WEIGHTS_REMAINING", "is_control", "network_kind", "parse_noise_key"]
+           "EXPERIMENT_FILE", "EXPERIMENTS", "IMP_METRICS", "KINDS", "MATRIX_ROW", "NETWORK",
+           "PARAMS_FILE", "RESULT_FILE", "ROUND", "ROUND_END", "TASK", "TASK_END", "TICKET",
+           "TIDY_FILES", "TOTAL", "WEIGHTS_REMAINING", "experiment_kind", "is_control",
+           "network_kind", "parse_noise_key"]
 
 # --- Tune's own keys in result.json rows (bookkeeping, not metrics) ----------------------
 TUNE_KEYS = ("training_iteration", "trial_id", "done", "time_total_s", "time_this_iter_s",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,22 @@ HEADINGS = {
     "permuted": "Permuted tasks",
     "split": "Split tasks",
 }
+
+
+# Each kind's section(s) of the report, registered next to their code with @section(kind);
+# a kind without one is reported by its trials and claims only.
+SECTIONS: dict[str, Callable[..., None]] = {}
+
+
+def section(kind: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register ``fn(out, results, frames, *, tolerance, alpha, resamples)`` for a kind
+    declared in ``sparsenet.schema.EXPERIMENTS``."""
+    keys.experiment_kind(kind)  # an undeclared kind fails at import, listing the known ones
+
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        SECTIONS[kind] = fn
+        return fn
+    return register
 
 
 @dataclass
@@ -83,13 +99,10 @@ def build_report(paths: Sequence[str | Path], out: str | Path, *, pdf: bool = Fa
         o.csv(frame, f"tidy_{name}")
     _claims_section(o, claims_frame(results, frames, tolerance=tolerance, alpha=alpha,
                                     resamples=resamples), tolerance, alpha)
-    if "imp" in results.kinds:
-        _imp_section(o, results, frames.get("imp", pd.DataFrame()), tolerance)
-    if "noise" in results.kinds:
-        _noise_section(o, results, frames.get("noise", pd.DataFrame()),
-                       frames.get("noise_scores", pd.DataFrame()), alpha, resamples)
-    if "continual" in results.kinds:
-        _continual_sections(o, results, frames.get("continual", pd.DataFrame()))
+    for kind in results.kinds:  # in sparsenet.schema.EXPERIMENTS order
+        if kind in SECTIONS:
+            SECTIONS[kind](o, results, frames, tolerance=tolerance, alpha=alpha,
+                           resamples=resamples)
     report = out_dir / "report.md"
     report.write_text("\n".join(o.lines).rstrip() + "\n")
     return report
@@ -182,7 +195,10 @@ def _settings(frame: pd.DataFrame, results: Results, kind: str, axes: Sequence[s
     return setting_columns(source, sub.config_columns, axes)
 
 
-def _imp_section(o: _Out, results: Results, imp: pd.DataFrame, tolerance: float) -> None:
+@section("imp")
+def _imp_section(o: _Out, results: Results, frames: dict[str, pd.DataFrame], *,
+                 tolerance: float, alpha: float, resamples: int) -> None:
+    imp = frames.get("imp", pd.DataFrame())
     o.add(f"## {HEADINGS['imp']}", "")
     metric = T.imp_metric(imp)
     if metric is None:
@@ -210,8 +226,11 @@ def _imp_section(o: _Out, results: Results, imp: pd.DataFrame, tolerance: float)
         o.add(f"Also written: `imp_table_{m}.csv` ({keys.IMP_METRIC_LABELS[m]}).", "")
 
 
-def _noise_section(o: _Out, results: Results, noise: pd.DataFrame, scores: pd.DataFrame,
-                   alpha: float, resamples: int) -> None:
+@section("noise")
+def _noise_section(o: _Out, results: Results, frames: dict[str, pd.DataFrame], *,
+                   tolerance: float, alpha: float, resamples: int) -> None:
+    noise = frames.get("noise", pd.DataFrame())
+    scores = frames.get("noise_scores", pd.DataFrame())
     o.add(f"## {HEADINGS['noise']}", "")
     if noise.empty:
         o.add("_(no networks evaluated yet)_", "")
@@ -253,7 +272,10 @@ def _p(p: float) -> str:
     return text[1:] if text.startswith("=") else text
 
 
-def _continual_sections(o: _Out, results: Results, continual: pd.DataFrame) -> None:
+@section("continual")
+def _continual_sections(o: _Out, results: Results, frames: dict[str, pd.DataFrame], *,
+                        tolerance: float, alpha: float, resamples: int) -> None:
+    continual = frames.get("continual", pd.DataFrame())
     sub = results.of_kind("continual")
     trials = continual_trials(continual, sub.history)
     running = running_means(continual)

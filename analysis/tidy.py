@@ -149,51 +149,62 @@ def tidy_frames(results: Results) -> dict[str, pd.DataFrame]:
 
 
 Frames = dict[str, pd.DataFrame]
+Builder = Callable[[pd.DataFrame, Sequence[str], str | None], Frames]
+
+# Each experiment kind's tidy builder, registered next to its code with @tidy_builder(kind);
+# the kinds themselves are sparsenet.schema.EXPERIMENTS.
+TIDY_BUILDERS: dict[str, Builder] = {}
 
 
+def tidy_builder(kind: str) -> Callable[[Builder], Builder]:
+    """Register ``builder(history, config_columns, sweep) -> {frame name: frame}`` for a
+    kind declared in ``sparsenet.schema.EXPERIMENTS``; it returns that entry's frames."""
+    keys.experiment_kind(kind)  # an undeclared kind fails at import, listing the known ones
+
+    def register(builder: Builder) -> Builder:
+        TIDY_BUILDERS[kind] = builder
+        return builder
+    return register
+
+
+@tidy_builder("imp")
 def _imp_frames(history: pd.DataFrame, config_columns: Sequence[str], sweep: str | None
                 ) -> Frames:
     return {"imp": tidy_imp(history, config_columns)}
 
 
+@tidy_builder("noise")
 def _noise_frames(history: pd.DataFrame, config_columns: Sequence[str], sweep: str | None
                   ) -> Frames:
     noise = tidy_noise(history, config_columns)
     return {"noise": noise, "noise_scores": noise_scores(noise)}
 
 
+@tidy_builder("continual")
 def _continual_frames(history: pd.DataFrame, config_columns: Sequence[str], sweep: str | None
                       ) -> Frames:
     return {"continual": tidy_continual(history, config_columns, sweep)}
 
 
-# One tidy builder per experiment kind (the kinds of sparsenet.schema.TIDY_FILES): the frame
-# keys it returns are its tidy file names without ``.csv`` (``imp_rounds`` -> ``imp``).
-TIDY_BUILDERS: dict[str, Callable[[pd.DataFrame, Sequence[str], str | None], Frames]] = {
-    "imp": _imp_frames,
-    "noise": _noise_frames,
-    "continual": _continual_frames,
-}
-
-
 def _build(kind: str, history: pd.DataFrame, config_columns: Sequence[str],
            sweep: str | None) -> Frames:
+    keys.experiment_kind(kind)  # unknown: a ValueError listing the known kinds
     if kind not in TIDY_BUILDERS:
-        raise ValueError(f"no tidy builder for experiment kind {kind!r}; "
-                         f"known: {', '.join(TIDY_BUILDERS)}")
+        raise ValueError(f"no tidy builder for experiment kind {kind!r}: register one with "
+                         f"@tidy_builder({kind!r}) in analysis/tidy.py")
     return TIDY_BUILDERS[kind](history, config_columns, sweep)
 
 
 def _read_csvs(path: Path, kind: str, name: str) -> dict[str, pd.DataFrame]:
     out = {}
-    for filename in keys.TIDY_FILES[kind]:
+    for key, filename in keys.experiment_kind(kind).tidy:
         file = path / filename
         if file.exists():
             frame = pd.read_csv(file)
             frame.insert(0, "exp_name", name)
             if "status" not in frame:
                 frame.insert(2, "status", "unknown")
-            out[filename.removesuffix(".csv").replace("imp_rounds", "imp")] = frame
+            out[key] = frame
     return out
 
 
@@ -205,8 +216,7 @@ def write_tidy(exp_dir: str | Path) -> list[Path]:
     sweep = results.experiments["sweep"][0]
     built = _build(kind, results.history, results.config_columns, sweep)
     written = []
-    for filename in keys.TIDY_FILES[kind]:
-        key = filename.removesuffix(".csv").replace("imp_rounds", "imp")
+    for key, filename in keys.experiment_kind(kind).tidy:
         frame = built[key].drop(columns=["exp_name"], errors="ignore")
         frame.to_csv(exp_dir / filename, index=False)
         written.append(exp_dir / filename)

@@ -3,12 +3,15 @@
 The experiments write these names and ``analysis`` reads them; both import this module.
 It imports nothing but the standard library, so ``analysis`` can use it without torch or
 ray (``sparsenet/__init__.py`` is empty on purpose). Changing a name here changes every
-existing result folder's meaning: keep them stable.
+existing result folder's meaning: keep them stable. The experiment kinds are declared here
+too (:data:`EXPERIMENTS`, at the end): one line per kind, which both sides key by.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
+from dataclasses import dataclass
 
 # --- the experiment folder -------------------------------------------------------------
 EXPERIMENT_FILE = "sparsenet_experiment.json"
@@ -21,11 +24,6 @@ TICKETS_DIR = "tickets"
 FINAL_DIR = "final"
 CHOSEN_FILE = "chosen.json"
 SEARCH_TRIALS_FILE = "search_trials.csv"
-# The experiment kinds, each with the tidy CSV(s) a finished sweep leaves in its folder.
-TIDY_FILES = {"imp": ("imp_rounds.csv",), "noise": ("noise.csv", "noise_scores.csv"),
-              "continual": ("continual.csv",)}
-KINDS = tuple(TIDY_FILES)
-
 
 def ticket_file(round_: int) -> str:
     """The ticket saved at the end of IMP round ``round_``, relative to its trial folder."""
@@ -128,5 +126,61 @@ CONTINUAL_REPORTED = (MEAN_ACCURACY, FORGETTING, BWT)
 CONTINUAL_STEP_KEYS = (TASK, MATRIX_ROW, MEAN_ACCURACY, NEWEST_ACCURACY, FORGETTING, BWT,
                        TASK_END, "epoch", "train_loss", "val_acc", "test_acc")
 
-# Step keys that end a round / a task: the Tune adapter checkpoints there.
-BOUNDARY_KEYS = (ROUND_END, TASK_END)
+
+# --- the experiment kinds ------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExperimentKind:
+    """Everything known about one experiment kind, as names (nothing is imported).
+
+    The Tune adapter reads how to run it (``sparsenet.experiments.registry`` loads the
+    classes), ``analysis`` which tidy frames and files it has (its builders are registered
+    per kind with ``analysis.tidy.tidy_builder``).
+    """
+
+    kind: str
+    module: str  # where its Config subclass and its experiment class live
+    config: str  # the Config subclass (its ``kind`` class attribute equals ``kind``)
+    experiment: str  # step(), done, state_dict(), load_state_dict(); optional summary(row)
+    tidy: tuple[tuple[str, str], ...]  # (frame name, CSV file) a finished sweep writes
+    boundary_key: str | None = None  # step key that ends a round/task: a checkpoint there
+    artifact_dir: bool = False  # gets ``artifact_dir=`` (its trial folder) for files it saves
+    ticket_dirs: tuple[str, ...] = ()  # config keys naming an IMP trial whose tickets it reads
+
+    @property
+    def tidy_files(self) -> tuple[str, ...]:
+        return tuple(file for _, file in self.tidy)
+
+    @property
+    def tidy_frames(self) -> tuple[str, ...]:
+        return tuple(frame for frame, _ in self.tidy)
+
+    def classes(self) -> tuple[type, type]:
+        """``(ConfigClass, ExperimentClass)``, imported now (this imports torch)."""
+        module = importlib.import_module(self.module)
+        return getattr(module, self.config), getattr(module, self.experiment)
+
+
+# One line per kind: adding a kind is this line, its module, and its tidy builder.
+EXPERIMENTS: dict[str, ExperimentKind] = {e.kind: e for e in (
+    ExperimentKind("imp", "sparsenet.experiments.imp", "IMPConfig", "IMPExperiment",
+                   tidy=(("imp", "imp_rounds.csv"),), boundary_key=ROUND_END,
+                   artifact_dir=True),
+    ExperimentKind("noise", "sparsenet.experiments.noise", "NoiseConfig", "NoiseExperiment",
+                   tidy=(("noise", "noise.csv"), ("noise_scores", "noise_scores.csv")),
+                   ticket_dirs=("imp_dir",)),
+    ExperimentKind("continual", "sparsenet.experiments.continual", "ContinualConfig",
+                   "ContinualExperiment", tidy=(("continual", "continual.csv"),),
+                   boundary_key=TASK_END),
+)}
+KINDS = tuple(EXPERIMENTS)
+# Derived views: the tidy CSV(s) a finished sweep leaves in its folder, per kind, and the
+# step keys that end a round / a task (the Tune adapter checkpoints there).
+TIDY_FILES = {name: e.tidy_files for name, e in EXPERIMENTS.items()}
+BOUNDARY_KEYS = tuple(e.boundary_key for e in EXPERIMENTS.values() if e.boundary_key)
+
+
+def experiment_kind(kind: str) -> ExperimentKind:
+    """The entry of a kind; an unknown kind is a ``ValueError`` listing the known ones."""
+    if kind not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment kind {kind!r}; known: {', '.join(EXPERIMENTS)}")
+    return EXPERIMENTS[kind]

@@ -28,6 +28,7 @@ import sys
 from typing import Any, Sequence
 
 from analysis.tidy import write_tidy
+from sparsenet.experiments.common import choices_of
 from sparsenet.experiments.continual import ContinualConfig
 from sparsenet.models.registry import model_names
 from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
@@ -51,6 +52,11 @@ FULL = dict(dataset="cifar100", seeds=5, tasks=10, patience=30, max_epochs=1000)
 QUICK = dict(dataset="synthetic:3,32,32,10,600,200", seeds=1, tasks=2, patience=2, max_epochs=4)
 
 
+def _metavar(field: str) -> str:
+    """``{a,b}`` from the choices ContinualConfig declares (the config checks the value)."""
+    return "{" + ",".join(choices_of(ContinualConfig, field)) + "}"
+
+
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(parser, default_name="dendrites_split_cifar")
@@ -64,14 +70,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-epochs", type=int, default=None, help="per task (1000)")
     parser.add_argument("--no-augment", action="store_true", help="turn train augmentation off")
     parser.add_argument("--grid", action="store_true", help="the paper's searches, seed 42")
-    parser.add_argument("--label-remap", default="correct", metavar="{correct,paper}",
+    parser.add_argument("--label-remap", default="correct", metavar=_metavar("label_remap"),
                         help="task labels: correct (0..k-1 per task) or paper (the paper's "
                              "in-place relabelling of one shared label list)")
-    parser.add_argument("--fc-init", default="density", metavar="{density,dense,paper}",
+    parser.add_argument("--fc-init", default="density", metavar=_metavar("fc_init"),
                         help="sparse CNNs' FC init: density (rescaled for the mask's density, "
                              "default), dense (nn.Linear's, then masked), paper (its code per "
                              "model)")
-    parser.add_argument("--mask-layout", default="fan_in", metavar="{fan_in,layer}",
+    parser.add_argument("--mask-layout", default="fan_in", metavar=_metavar("mask_layout"),
                         help="sparse CNNs' FC masks: fan_in (every unit the same number of "
                              "inputs, default) or layer (zeros anywhere in the matrix)")
     args = parser.parse_args(argv)

@@ -15,8 +15,8 @@ import sys
 from typing import Sequence
 
 from analysis.tidy import write_tidy
+from sparsenet.experiments.common import choices_of
 from sparsenet.experiments.imp import IMPConfig
-from sparsenet.pruning import PRESET_NAMES, REWIND_SCOPES, SAVE_NETWORKS, TICKET_KINDS
 from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
 
 FULL = dict(dataset="mnist", seeds=7)  # rounds, rate and epochs come from the preset
@@ -29,27 +29,30 @@ def build(argv: Sequence[str] | None) -> Plan:
     parser.add_argument("--arch", nargs="+", default=["lenet300_100"],
                         help="networks (grid axis); e.g. lenet300_100 mnist_conv conv2")
     parser.add_argument("--tickets", nargs="+", default=["winning", "random"],
-                        choices=TICKET_KINDS, help="ticket kinds (grid axis)")
-    parser.add_argument("--preset", default="bain2022", choices=PRESET_NAMES)
+                        choices=choices_of(IMPConfig, "ticket"),
+                        help="ticket kinds (grid axis)")
+    parser.add_argument("--preset", default="bain2022", choices=choices_of(IMPConfig, "preset"))
     parser.add_argument("--rounds", type=int, default=None, help="pruning rounds (preset's)")
     parser.add_argument("--prune-rate", type=float, default=None,
                         help="fraction of surviving FC weights pruned per round, hidden and "
                              "output alike (preset's)")
     parser.add_argument("--prune-rate-conv", type=float, default=None,
                         help="per-round rate of conv layers (needs a policy that prunes them)")
-    parser.add_argument("--scope", choices=("layer", "global"), default=None)
+    parser.add_argument("--scope", choices=choices_of(IMPConfig, "scope"), default=None)
     parser.add_argument("--rewind-iter", type=int, default=None,
                         help="rewind winning tickets to this iteration (0 = init, preset's)")
     protocol = parser.add_argument_group(
         "protocol", "the paper's code differs from sparsenet's defaults here (docs/fidelity.md); "
         "--preset bain2022_code sets all of these to the paper's code")
-    protocol.add_argument("--rewind-scope", choices=REWIND_SCOPES, default=None,
+    protocol.add_argument("--rewind-scope", choices=choices_of(IMPConfig, "rewind_scope"),
+                          default=None,
                           help="what a rewind restores (preset's; paper on conv nets: "
                                "prunable+biases, conv weights keep training)")
     protocol.add_argument("--alias-biases", action=argparse.BooleanOptionalAction, default=None,
                           help="reproduce the paper's bug: trained biases kept after the "
                                "first rewind")
-    protocol.add_argument("--save-network", choices=SAVE_NETWORKS, default=None,
+    protocol.add_argument("--save-network", choices=choices_of(IMPConfig, "save_network"),
+                          default=None,
                           help="which network of a round the ticket file holds (noise test): "
                                "last (default), best_val, best_test (the paper's)")
     protocol.add_argument("--eval-before-epoch", action=argparse.BooleanOptionalAction,

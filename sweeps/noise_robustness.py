@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Sequence
 
 from analysis.tidy import write_tidy
-from sparsenet.data.noise import ALL_NOISE_TYPES, NOISE_TYPES
+from sparsenet.data.noise import NOISE_TYPES
+from sparsenet.experiments.common import choices_of
 from sparsenet.schema import PARAMS_FILE, ticket_file
-from sparsenet.experiments.noise import (ALL_CONTROL_KINDS, CONTROL_KINDS, DEFAULT_LEVELS,
+from sparsenet.experiments.noise import (CONTROL_KINDS, DEFAULT_LEVELS,
                                          DEFAULT_PRUNED_FRACTIONS, NUMENTA_KINDS,
                                          NUMENTA_LEVELS, NUMENTA_NOISE_TYPES, ControlConfig,
                                          NoiseConfig, numenta_recipe)
@@ -49,13 +50,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="pruned fractions whose nearest rounds are evaluated")
     parser.add_argument("--levels", type=float, nargs="+", default=None,
                         help=f"noise levels (default {list(DEFAULT_LEVELS)})")
-    parser.add_argument("--noise-types", nargs="+", default=None, choices=ALL_NOISE_TYPES,
+    parser.add_argument("--noise-types", nargs="+", default=None,
+                        choices=choices_of(NoiseConfig, "noise_types"),
                         help="noise types (default: all)")
     parser.add_argument("--numenta-noise", action="store_true",
                         help="Numenta's protocol: noise type numenta (mean + 2 sigma), levels "
                              "0 to 0.5 step 0.05, unless --levels / --noise-types are given")
     parser.add_argument("--control-kinds", nargs="+", default=list(CONTROL_KINDS),
-                        choices=ALL_CONTROL_KINDS,
+                        choices=choices_of(ControlConfig, "kind"),
                         help=f"default: the MLP controls; {', '.join(NUMENTA_KINDS)} are "
                              f"Numenta's CNN-2 networks, trained with Numenta's recipe")
     parser.add_argument("--control-weight-sparsity", type=float, default=0.7,

@@ -10,7 +10,7 @@ from sparsenet.experiments.continual import ContinualConfig
 from sparsenet.experiments.imp import IMPConfig
 from sparsenet.experiments.noise import ControlConfig, NoiseConfig
 from sparsenet.experiments.registry import get_experiment
-from sparsenet.schema import KINDS, TIDY_FILES, acc_key
+from sparsenet.schema import EXPERIMENTS, KINDS, acc_key
 
 
 def run_kind(config, **kwargs):
@@ -25,8 +25,7 @@ def run_kind(config, **kwargs):
     while not exp.done:
         rows.append({"trial_id": "t0", **params, **exp.step()})
     frames = _build(config.kind, pd.DataFrame(rows), list(flat), None)
-    assert sorted(frames) == sorted(f.removesuffix(".csv").replace("imp_rounds", "imp")
-                                    for f in TIDY_FILES[config.kind])
+    assert sorted(frames) == sorted(EXPERIMENTS[config.kind].tidy_frames)
     return rows, frames
 
 

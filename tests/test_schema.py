@@ -43,16 +43,44 @@ def test_every_kind_has_a_config_an_experiment_and_a_tidy_builder():
     from analysis.tidy import TIDY_BUILDERS, _build
     from sparsenet.experiments.registry import EXPERIMENTS, get_experiment
 
-    assert tuple(EXPERIMENTS) == tuple(TIDY_BUILDERS) == schema.KINDS == tuple(schema.TIDY_FILES)
-    for kind in schema.KINDS:
+    # one declaration (schema.EXPERIMENTS); the other tables are derived from or keyed by it
+    assert EXPERIMENTS is schema.EXPERIMENTS
+    assert schema.KINDS == tuple(schema.TIDY_FILES) == tuple(EXPERIMENTS)
+    assert set(TIDY_BUILDERS) == set(schema.KINDS)
+    from analysis.report import SECTIONS
+
+    # a report section is optional per kind; the three of the paper have one
+    assert {"imp", "noise", "continual"} <= set(SECTIONS) <= set(schema.KINDS)
+    assert set(schema.BOUNDARY_KEYS) == {schema.ROUND_END, schema.TASK_END}
+    for kind, entry in schema.EXPERIMENTS.items():
         config_cls, experiment_cls = get_experiment(kind)
-        assert config_cls.kind == kind
+        assert config_cls.kind == kind == entry.kind
         for method in ("step", "state_dict", "load_state_dict"):
             assert callable(getattr(experiment_cls, method))
-    with pytest.raises(ValueError, match="known: imp, noise, continual"):
+        assert all(f.endswith(".csv") for f in entry.tidy_files)
+    with pytest.raises(ValueError, match="unknown experiment kind 'bogus'; "
+                                         "known: imp, noise, continual"):
         _build("bogus", None, [], None)
     with pytest.raises(ValueError, match="unknown experiment kind"):
         get_experiment("bogus")
+
+
+def test_a_declared_kind_without_a_tidy_builder_is_named(monkeypatch):
+    import pytest
+
+    import analysis.tidy as tidy
+
+    probe = schema.ExperimentKind("probe", "sparsenet.experiments.probe", "ProbeConfig",
+                                  "ProbeExperiment", tidy=(("probe", "probe.csv"),))
+    monkeypatch.setitem(schema.EXPERIMENTS, "probe", probe)
+    with pytest.raises(ValueError, match=r"no tidy builder for experiment kind 'probe'"):
+        tidy._build("probe", None, [], None)
+    with pytest.raises(ValueError, match="unknown experiment kind 'bogus'"):
+        tidy.tidy_builder("bogus")
+    monkeypatch.setitem(tidy.TIDY_BUILDERS, "probe", None)  # undone after the test
+    built = tidy.tidy_builder("probe")(lambda history, columns, sweep: {"probe": history})
+    assert tidy._build("probe", "rows", [], None) == {"probe": "rows"}
+    assert tidy.TIDY_BUILDERS["probe"] is built
 
 
 def test_sweep_takes_its_kind_from_the_base_config():

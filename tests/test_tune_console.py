@@ -64,3 +64,15 @@ def test_quick_sweep_answers_in_under_40_lines(tmp_path):
     assert any(ln.startswith("headline: Winning tickets stay within") for ln in lines)
     assert "Trial status" not in proc.stdout and "Configuration for experiment" not in proc.stdout
     assert "Trial status" not in proc.stderr and len(proc.stderr.splitlines()) < 5, proc.stderr
+
+
+def test_per_kind_console_bits_live_with_each_kind():
+    """Headlines are registered per declared kind (the paper's three have one); a kind's
+    console line is its experiment class's ``summary`` (none: the test accuracy)."""
+    from sparsenet.schema import KINDS
+    from sparsenet.tune.headline import HEADLINES, headline
+
+    assert {"imp", "noise", "continual"} <= set(HEADLINES) <= set(KINDS)
+    with pytest.raises(ValueError, match="unknown experiment kind 'bogus'"):
+        headline("bogus")
+    assert key_result("bogus", {"test_acc": 0.5}) == "test acc 50.0%"

@@ -6,6 +6,7 @@ Kept deliberately small; anything experiment-specific lives in its own module.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, ClassVar, Iterable, Protocol, TypeVar, runtime_checkable
 
 import torch
@@ -19,6 +20,70 @@ C = TypeVar("C")
 
 
 _NESTED = "sparsenet.nested"
+_CHOICES, _RANGE, _WHAT = "sparsenet.choices", "sparsenet.range", "sparsenet.what"
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """An allowed interval for a numeric field; ``None``: unbounded on that side."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # True: ``low`` itself is excluded
+    high_open: bool = False
+
+    def __contains__(self, value: Any) -> bool:
+        try:
+            return ((self.low is None or (value > self.low if self.low_open else value >= self.low))
+                    and (self.high is None
+                         or (value < self.high if self.high_open else value <= self.high)))
+        except TypeError:  # None, a string
+            return False
+
+    def __str__(self) -> str:
+        if self.low is not None and self.high is not None:
+            return (f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}"
+                    f"{')' if self.high_open else ']'}")
+        if self.low is not None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        return f"{'<' if self.high_open else '<='} {self.high:g}"
+
+
+def option(default: Any, *, choices: Iterable[Any] | None = None, range: Range | None = None,
+           what: str | None = None) -> Any:
+    """A config field whose allowed values are declared once: ``Config.__post_init__``
+    checks them (every element of a tuple value; ``None`` passes when it is the default)
+    and CLIs read them back with :func:`choices_of`. ``what`` names it in the error."""
+    metadata: dict[str, Any] = {}
+    if choices is not None:
+        metadata[_CHOICES] = tuple(choices)
+    if range is not None:
+        metadata[_RANGE] = range
+    if what is not None:
+        metadata[_WHAT] = what
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def choices_of(cls: type, name: str) -> tuple[Any, ...]:
+    """The choices field ``name`` of config class ``cls`` declares (for ``argparse``)."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    return fields[name].metadata[_CHOICES]
+
+
+def check_fields(config: Any) -> None:
+    """The declared choices and ranges of a config dataclass, one ``ValueError`` line."""
+    for f in dataclasses.fields(config):
+        if _CHOICES not in f.metadata and _RANGE not in f.metadata:
+            continue
+        value = getattr(config, f.name)
+        if value is None and f.default is None:
+            continue
+        what = f.metadata.get(_WHAT, f.name)
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            if _CHOICES in f.metadata:
+                check_choice(what, item, f.metadata[_CHOICES])
+            if _RANGE in f.metadata and item not in f.metadata[_RANGE]:
+                raise ValueError(f"{what} must be {f.metadata[_RANGE]}, got {item}")
 
 
 def nested(cls: type, default: Any = None) -> Any:
@@ -88,9 +153,15 @@ class Config:
     ``param_space``: one key per field, nested configs (:func:`nested`) as
     ``<field>_<subfield>``; tuples travel as lists and come back as tuples in
     ``__post_init__``. The flat key names are the result files' config columns: keep them.
+    Allowed values are declared on the fields (:func:`option`), not restated in code.
     """
 
     kind: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        """Checks the choices and ranges its fields declare (:func:`option`); a subclass
+        calls it first, then checks what depends on several fields."""
+        check_fields(self)
 
     def to_flat(self) -> dict[str, Any]:
         return flatten(self)
@@ -137,6 +208,18 @@ def derived_seed(seed: int, *parts: int) -> int:
     return out
 
 
+# ---------------------------------------------------------------- console text (shared)
+def finite(value: Any) -> bool:
+    """A real, finite number (not a bool, None or NaN)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def percent(value: Any) -> str:
+    """A fraction as ``91.2%``; ``—`` when it is not a finite number."""
+    return f"{100 * value:.1f}%" if finite(value) else "—"
+
+
 # ---------------------------------------------------------------- checkpoints (shared)
 def check_state(what: str, state: dict[str, Any], version: int, config: Any) -> None:
     """A checkpoint must come from this code's state layout and from the same config."""
@@ -157,6 +240,28 @@ def restore_cuda_rng(state: torch.Tensor | None, device: torch.device) -> None:
         torch.cuda.set_rng_state(state, device)
 
 
+def capture_rng(device: torch.device, generators: dict[str, torch.Generator | None], *,
+                torch_key: str = "torch_rng", cuda_key: str = "cuda_rng") -> dict[str, Any]:
+    """Every random stream a resumed run needs (tensors only, ``weights_only`` loadable):
+    the experiment's own generators by name (None stays None), torch's global generator
+    and, on CUDA, the device's. The key names are each checkpoint layout's own."""
+    state = {name: None if g is None else g.get_state() for name, g in generators.items()}
+    state[torch_key] = torch.get_rng_state()
+    state[cuda_key] = cuda_rng_state(device)
+    return state
+
+
+def restore_rng(state: dict[str, Any], device: torch.device,
+                generators: dict[str, torch.Generator | None], *,
+                torch_key: str = "torch_rng", cuda_key: str = "cuda_rng") -> None:
+    """Inverse of :func:`capture_rng` (a checkpoint without a CUDA state restores none)."""
+    for name, g in generators.items():
+        if g is not None:
+            g.set_state(state[name])
+    torch.set_rng_state(state[torch_key])
+    restore_cuda_rng(state.get(cuda_key), device)
+
+
 @runtime_checkable
 class Experiment(Protocol):
     """What the Tune adapter drives: one ``step()`` per epoch (or network) until ``done``,
@@ -169,3 +274,6 @@ class Experiment(Protocol):
     def state_dict(self) -> dict[str, Any]: ...
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+    # Optional, as a staticmethod: ``summary(row) -> str``, the one thing to know about a
+    # finished trial from its last row (the sweep console's line; sparsenet.tune.console).

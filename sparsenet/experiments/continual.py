@@ -38,12 +38,16 @@ import torch
 from sparsenet.continual.contexts import (CONTEXT_KINDS, INFER_MODES, PrototypeContext,
                                           build_contexts)
 from sparsenet.continual.metrics import AccuracyMatrix, bwt, forgetting, mean_accuracy
-from sparsenet.continual.si import SynapticIntelligence
+from sparsenet.continual.si import SI_GRADS, SynapticIntelligence
+from sparsenet.data.streams import LABEL_REMAPS
 from sparsenet.engine import evaluate, setup_torch, train_epoch
 from sparsenet import schema
-from sparsenet.experiments.common import Config, check_dataset_name
+from sparsenet.experiments.common import (Config, Range, capture_rng, check_dataset_name,
+                                          check_state, finite, option, percent, restore_rng)
 from sparsenet.experiments.early_stopping import EarlyStopping
+from sparsenet.models.cifar import FC_INITS
 from sparsenet.models.layers import update_boost_strength
+from sparsenet.models.masks import MASK_LAYOUTS
 
 STREAMS = ("permuted", "split")
 # Config fields passed to build_model when set (None = the model's own default).
@@ -68,47 +72,57 @@ class ContinualConfig(Config):
     kind: ClassVar[str] = "continual"
 
     dataset: str = "mnist"
-    stream: str = "permuted"
-    num_tasks: int = 10
-    classes_per_task: int | None = None  # split only; None: num_classes // num_tasks
+    stream: str = option("permuted", choices=STREAMS)
+    num_tasks: int = option(10, range=Range(low=1))
+    # split only; None: num_classes // num_tasks
+    classes_per_task: int | None = option(None, range=Range(low=1))
     model: str = "active_dendrites_mlp"
     hidden: tuple[int, ...] | None = None
-    kw_fraction: float | None = None
-    weight_sparsity: float | None = None
-    num_segments: int | None = None
-    dendrite_sparsity: float | None = None
+    kw_fraction: float | None = option(None, range=Range(0, 1))
+    weight_sparsity: float | None = option(None, range=Range(0, 1))
+    num_segments: int | None = option(None, range=Range(low=1))
+    dendrite_sparsity: float | None = option(None, range=Range(0, 1))
     conv_channels: tuple[int, ...] | None = None
-    conv_kw: float | None = None
-    fc_kw: float | None = None
-    boost_strength: float | None = None
-    hidden_input_density: float | None = None  # plain MLP init; Numenta's MLP: 0.5
-    boost_strength_factor: float | None = None  # per-epoch decay of boost_strength
-    fc_init: str | None = None  # sparse CNNs' FC init: density (default), dense, paper
-    mask_layout: str | None = None  # sparse CNNs' FC masks: fan_in (default) or layer
-    label_remap: str = "correct"  # split only; "paper": the paper's relabelling bug
-    context_density: float | None = None  # segment init; None: by context (see resolve)
-    context: str = "onehot"
-    context_infer: str = "oracle"
+    conv_kw: float | None = option(None, range=Range(0, 1))
+    fc_kw: float | None = option(None, range=Range(0, 1))
+    boost_strength: float | None = option(None, range=Range(low=0))
+    # plain MLP init; Numenta's MLP: 0.5
+    hidden_input_density: float | None = option(None, range=Range(0, 1, low_open=True))
+    # per-epoch decay of boost_strength
+    boost_strength_factor: float | None = option(None, range=Range(0, 1))
+    # sparse CNNs' FC init: density (default), dense, paper
+    fc_init: str | None = option(None, choices=FC_INITS)
+    # sparse CNNs' FC masks: fan_in (default) or layer
+    mask_layout: str | None = option(None, choices=MASK_LAYOUTS)
+    # split only; "paper": the paper's relabelling bug
+    label_remap: str = option("correct", choices=LABEL_REMAPS)
+    # segment init; None: by context (see resolve)
+    context_density: float | None = option(None, range=Range(0, 1, low_open=True))
+    context: str = option("onehot", choices=CONTEXT_KINDS)
+    context_infer: str = option("oracle", choices=INFER_MODES)
     context_input: bool = False  # baselines: feed the context to a network without dendrites
     si: bool = False
-    si_c: float = 0.1
-    si_xi: float = 0.1
+    si_c: float = option(0.1, range=Range(low=0))
+    si_xi: float = option(0.1, range=Range(low=0, low_open=True))
     si_dendrites: bool = False  # SI also consolidates dendritic segments (Numenta: no)
     si_clip: bool = True  # per-task importance clipped at zero (Zenke et al., Numenta)
-    si_grad: str = "task"  # path integral of the task gradient (Zenke) or "total" (Numenta)
-    si_start_task: int = 1  # first penalised task; Numenta's mixin: 2
-    lr: float = 5e-4
-    weight_decay: float = 0.0
-    batch_size: int = 256
-    epochs_per_task: int = 3
-    patience: int = 0  # 0: early stopping off
-    max_epochs: int = 1000  # per task, when early stopping is on
+    # path integral of the task gradient (Zenke) or "total" (Numenta)
+    si_grad: str = option("task", choices=SI_GRADS)
+    # first penalised task; Numenta's mixin: 2
+    si_start_task: int = option(1, range=Range(low=1))
+    lr: float = option(5e-4, range=Range(low=0, low_open=True))
+    weight_decay: float = option(0.0, range=Range(low=0))
+    batch_size: int = option(256, range=Range(low=1))
+    epochs_per_task: int = option(3, range=Range(low=1))
+    patience: int = option(0, range=Range(low=0))  # 0: early stopping off
+    max_epochs: int = option(1000, range=Range(low=1))  # per task, with early stopping
     reset_optimizer: bool = False
     augment: bool = False  # CIFAR-style flips + affine on training batches
-    val_fraction: float = 0.1
-    eval_split: str = "test"  # split the accuracy matrix is measured on ("val": searches)
+    val_fraction: float = option(0.1, range=Range(0, 1, high_open=True))
+    # split the accuracy matrix is measured on ("val": searches)
+    eval_split: str = option("test", choices=EVAL_SPLITS)
     first_task_identity: bool = False  # task 0 unpermuted, as both reference codes
-    eval_batch_size: int = 1000
+    eval_batch_size: int = option(1000, range=Range(low=1))
     seed: int = 0
     arm: str = ""  # label of the comparison arm (set by sweeps; echoed in results)
     hp_source: str = ""  # where lr / epochs came from: "", "preset:<name>", "search", "cli"
@@ -121,31 +135,12 @@ class ContinualConfig(Config):
                 if not value or min(value) < 1:
                     raise ValueError(f"{name} must be positive sizes, got {value}")
                 setattr(self, name, value)
+        super().__post_init__()  # the choices and ranges declared on the fields
         check_dataset_name(self.dataset)
-        if self.stream not in STREAMS:
-            raise ValueError(f"unknown stream {self.stream!r}; known: {', '.join(STREAMS)}")
-        if self.num_tasks < 1:
-            raise ValueError(f"num_tasks must be >= 1, got {self.num_tasks}")
-        if self.classes_per_task is not None:
-            if self.stream != "split":
-                raise ValueError("classes_per_task is only for stream='split'")
-            if self.classes_per_task < 1:
-                raise ValueError(f"classes_per_task must be >= 1, got {self.classes_per_task}")
-        from sparsenet.data.streams import LABEL_REMAPS
-        if self.label_remap not in LABEL_REMAPS:
-            raise ValueError(f"unknown label_remap {self.label_remap!r}; "
-                             f"known: {', '.join(LABEL_REMAPS)}")
+        if self.classes_per_task is not None and self.stream != "split":
+            raise ValueError("classes_per_task is only for stream='split'")
         if self.label_remap != "correct" and self.stream != "split":
             raise ValueError("label_remap is for stream='split'")
-        from sparsenet.models.cifar import FC_INITS
-        from sparsenet.models.masks import MASK_LAYOUTS
-        for name, known in (("fc_init", FC_INITS), ("mask_layout", MASK_LAYOUTS)):
-            value = getattr(self, name)
-            if value is not None and value not in known:
-                raise ValueError(f"unknown {name} {value!r}; known: {', '.join(known)}")
-        if self.boost_strength_factor is not None and not 0.0 <= self.boost_strength_factor <= 1.0:
-            raise ValueError(f"boost_strength_factor must be in [0, 1], "
-                             f"got {self.boost_strength_factor}")
         from sparsenet.models.registry import MODEL_NAMES, model_options  # lazy import
         if self.model not in MODEL_NAMES:
             raise ValueError(f"unknown model {self.model!r}; known: {', '.join(MODEL_NAMES)}")
@@ -156,11 +151,6 @@ class ContinualConfig(Config):
         if unsupported:
             raise ValueError(f"model {self.model} has no option(s) {unsupported}; "
                              f"its options: {', '.join(sorted(options))}")
-        if self.context not in CONTEXT_KINDS:
-            raise ValueError(f"unknown context {self.context!r}; known: {', '.join(CONTEXT_KINDS)}")
-        if self.context_infer not in INFER_MODES:
-            raise ValueError(f"unknown context_infer {self.context_infer!r}; "
-                             f"known: {', '.join(INFER_MODES)}")
         if self.context_infer == "nearest" and self.context != "prototype":
             raise ValueError("context_infer='nearest' needs context='prototype'")
         if self.dendritic:
@@ -174,53 +164,13 @@ class ContinualConfig(Config):
         elif not self.context_input and self.context != "none":
             raise ValueError(f"model {self.model} ignores context={self.context!r}; "
                              "set context_input=True or context='none'")
-        for name in ("kw_fraction", "weight_sparsity", "dendrite_sparsity", "conv_kw", "fc_kw"):
-            value = getattr(self, name)
-            if value is not None and not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {value}")
-        if self.num_segments is not None and self.num_segments < 1:
-            raise ValueError(f"num_segments must be >= 1, got {self.num_segments}")
-        if self.boost_strength is not None and self.boost_strength < 0:
-            raise ValueError(f"boost_strength must be >= 0, got {self.boost_strength}")
-        if self.si_c < 0:
-            raise ValueError(f"si_c must be >= 0, got {self.si_c}")
-        if self.si_xi <= 0:
-            raise ValueError(f"si_xi must be > 0, got {self.si_xi}")
-        from sparsenet.continual.si import SI_GRADS
-        if self.si_grad not in SI_GRADS:
-            raise ValueError(f"unknown si_grad {self.si_grad!r}; known: {', '.join(SI_GRADS)}")
-        if self.si_start_task < 1:
-            raise ValueError(f"si_start_task must be >= 1, got {self.si_start_task}")
-        if self.context_density is not None:
-            if not 0.0 < self.context_density <= 1.0:
-                raise ValueError(f"context_density must be in (0, 1], got {self.context_density}")
-            if "context_density" not in options:
-                raise ValueError(f"model {self.model} has no dendrite init to scale; "
-                                 "context_density is for dendritic MLPs")
-        if self.hidden_input_density is not None and not 0.0 < self.hidden_input_density <= 1.0:
-            raise ValueError(f"hidden_input_density must be in (0, 1], "
-                             f"got {self.hidden_input_density}")
-        if self.eval_split not in EVAL_SPLITS:
-            raise ValueError(f"unknown eval_split {self.eval_split!r}; "
-                             f"known: {', '.join(EVAL_SPLITS)}")
+        if self.context_density is not None and "context_density" not in options:
+            raise ValueError(f"model {self.model} has no dendrite init to scale; "
+                             "context_density is for dendritic MLPs")
         if self.eval_split == "val" and self.val_fraction == 0.0:
             raise ValueError("eval_split='val' needs val_fraction > 0")
         if self.first_task_identity and self.stream != "permuted":
             raise ValueError("first_task_identity is for stream='permuted'")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
-        if self.batch_size < 1 or self.eval_batch_size < 1:
-            raise ValueError("batch_size and eval_batch_size must be >= 1")
-        if self.epochs_per_task < 1:
-            raise ValueError(f"epochs_per_task must be >= 1, got {self.epochs_per_task}")
-        if self.patience < 0:
-            raise ValueError(f"patience must be >= 0 (0 = off), got {self.patience}")
-        if self.max_epochs < 1:
-            raise ValueError(f"max_epochs must be >= 1, got {self.max_epochs}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.patience > 0 and self.val_fraction == 0.0:
             raise ValueError("early stopping (patience > 0) needs val_fraction > 0")
 
@@ -294,6 +244,15 @@ class ContinualExperiment:
     with nearest-prototype inference, ``task_inference_acc``. ``val_acc`` is NaN when the
     validation split is empty.
     """
+
+    @staticmethod
+    def summary(row: dict[str, Any]) -> str:
+        """A finished trial's console line: mean accuracy and forgetting after its last task."""
+        text = (f"after task {int(row.get('task', -1)) + 1}: mean acc "
+                f"{percent(row.get('mean_accuracy'))}")
+        if finite(row.get("forgetting")):
+            text += f", forgetting {100 * row['forgetting']:.2f} pts"
+        return text
 
     def __init__(self, config: ContinualConfig, *, data_dir: str | None = None,
                  device: str | torch.device = "auto", num_threads: int = 1):
@@ -480,12 +439,7 @@ class ContinualExperiment:
     # -- checkpoints ------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue bit-for-bit (loads with ``weights_only=True``)."""
-        rng = {"batches": self.batch_generator.get_state(),
-               "augment": (self.augment_generator.get_state()
-                           if self.augment_generator is not None else None),
-               "torch": torch.get_rng_state(),
-               "cuda": (torch.cuda.get_rng_state(self.device)
-                        if self.device.type == "cuda" else None)}
+        rng = capture_rng(self.device, self._generators(), torch_key="torch", cuda_key="cuda")
         return {
             "version": STATE_VERSION,
             "config": self.config.to_flat(),
@@ -500,11 +454,12 @@ class ContinualExperiment:
             "rng": rng,
         }
 
+    def _generators(self) -> dict[str, torch.Generator | None]:
+        """Its own random streams, by their checkpoint names (no augmentation: None)."""
+        return {"batches": self.batch_generator, "augment": self.augment_generator}
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(f"continual state version {state.get('version')} != {STATE_VERSION}")
-        if state["config"] != self.config.to_flat():
-            raise ValueError("checkpoint was written by a different continual config")
+        check_state("continual", state, STATE_VERSION, self.config)
         self.model.load_state_dict(state["model"])
         self.optimizer = self._new_optimizer()
         self.optimizer.load_state_dict(state["optimizer"])
@@ -515,10 +470,5 @@ class ContinualExperiment:
         self.task, self.epoch = int(state["task"]), int(state["epoch"])
         self.epochs_total, self.done = int(state["epochs_total"]), bool(state["done"])
         self.early_stopping.load_state_dict(state)
-        rng = state["rng"]
-        self.batch_generator.set_state(rng["batches"])
-        if self.augment_generator is not None:
-            self.augment_generator.set_state(rng["augment"])
-        torch.set_rng_state(rng["torch"])
-        if rng["cuda"] is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state(rng["cuda"], self.device)
+        restore_rng(state["rng"], self.device, self._generators(), torch_key="torch",
+                    cuda_key="cuda")

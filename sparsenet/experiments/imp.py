@@ -25,9 +25,9 @@ from typing import Any, ClassVar
 import torch
 
 from sparsenet.engine import evaluate, setup_torch, train_epoch
-from sparsenet.experiments.common import (Config, check_arch_name, check_choice,
-                                          check_dataset_name, check_state, cuda_rng_state,
-                                          derived_seed, restore_cuda_rng, seeded_model)
+from sparsenet.experiments.common import (Config, Range, check_arch_name, check_dataset_name,
+                                          capture_rng, check_state, derived_seed, option, percent,
+                                          restore_rng, seeded_model)
 from sparsenet.models.masks import MaskEnforcer
 from sparsenet.pruning import (POLICIES, PRESET_NAMES, REWIND_SCOPES, SAVE_NETWORKS, SCOPES,
                                TICKET_KINDS, MagnitudePruner, PruneRates, SparsityStats,
@@ -51,51 +51,37 @@ class IMPConfig(Config):
 
     dataset: str = "mnist"
     arch: str = "lenet300_100"
-    ticket: str = "winning"
+    ticket: str = option("winning", choices=TICKET_KINDS, what="ticket kind")
     seed: int = 0
-    rounds: int = 35
-    epochs_per_round: int = 35
+    rounds: int = option(35, range=Range(low=0))
+    epochs_per_round: int = option(35, range=Range(low=1))
     rate_conv: float = 0.0
     rate_hidden: float = 0.125
     rate_output: float = 0.125
-    scope: str = "layer"
-    policy: str = "fc"
-    rewind_iter: int = 0
-    lr: float = 1.2e-3
-    weight_decay: float = 1e-4
-    batch_size: int = 200
-    val_fraction: float = 0.1  # 0: train on the whole training set (no validation split)
-    eval_batch_size: int = 1000
-    rewind_scope: str = "all"  # all | prunable | prunable+biases (the paper's, conv nets)
+    scope: str = option("layer", choices=SCOPES, what="prune scope")
+    policy: str = option("fc", choices=POLICIES, what="prune policy")
+    rewind_iter: int = option(0, range=Range(low=0))
+    lr: float = option(1.2e-3, range=Range(low=0, low_open=True))
+    weight_decay: float = option(1e-4, range=Range(low=0))
+    batch_size: int = option(200, range=Range(low=1))
+    # 0: train on the whole training set (no validation split)
+    val_fraction: float = option(0.1, range=Range(0, 1, high_open=True))
+    eval_batch_size: int = option(1000, range=Range(low=1))
+    # all | prunable | prunable+biases (the paper's, conv nets)
+    rewind_scope: str = option("all", choices=REWIND_SCOPES, what="rewind scope")
     alias_biases: bool = False  # the paper's bug: biases not rewound after the first rewind
-    save_network: str = "last"  # last | best_val | best_test (the paper's) network of a round
+    # last | best_val | best_test (the paper's) network of a round
+    save_network: str = option("last", choices=SAVE_NETWORKS)
     eval_before_epoch: bool = False  # the paper measures before each epoch, never the last one
     fused_optimizer: bool = True  # fused Adam kernel (same maths, less time per step)
-    preset: str | None = None  # a label only: which preset the values came from
+    # a label only: which preset the values came from
+    preset: str | None = option(None, choices=PRESET_NAMES)
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # the choices and ranges declared above
         check_dataset_name(self.dataset)
         check_arch_name(self.arch)
-        check_choice("ticket kind", self.ticket, TICKET_KINDS)
-        check_choice("prune scope", self.scope, SCOPES)
-        check_choice("prune policy", self.policy, POLICIES)
-        check_choice("rewind scope", self.rewind_scope, REWIND_SCOPES)
-        check_choice("save_network", self.save_network, SAVE_NETWORKS)
-        if self.preset is not None:
-            check_choice("preset", self.preset, PRESET_NAMES)
         _ = self.rates  # validates the three rates
-        for name in ("rounds", "rewind_iter"):
-            if int(getattr(self, name)) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("epochs_per_round", "batch_size", "eval_batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.val_fraction == 0 and self.save_network == "best_val":
             raise ValueError("save_network best_val needs a validation split (val_fraction > 0)")
 
@@ -144,6 +130,13 @@ class _RoundBest:
 
 class IMPExperiment:
     """Plain class (no Ray); see the module docstring for the schedule."""
+
+    @staticmethod
+    def summary(row: dict[str, Any]) -> str:
+        """A finished trial's console line: its last round's sparsity and accuracy."""
+        acc = row.get(ROUND_TEST_ACC_AT_BEST_VAL, row.get("test_acc"))
+        return (f"round {row.get('round', '?')}, {percent(row.get('weights_remaining'))} of "
+                f"weights left: test acc {percent(acc)}")
 
     def __init__(self, config: IMPConfig, *, data_dir: str | None = None,
                  device: str = "auto", num_threads: int = 1,
@@ -307,14 +300,14 @@ class IMPExperiment:
             "init_state": self.init_state,
             "rewind_state": self.rewind_state,
             "pruner": self.pruner.state_dict(),
-            "train_gen": self.train_gen.get_state(),
-            "mask_gen": self.mask_gen.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": cuda_rng_state(self.device),
+            **capture_rng(self.device, self._generators()),  # + torch_rng, cuda_rng
             "round": self.round, "epoch": self.epoch, "steps": self.steps, "done": self.done,
             "best": dataclasses.asdict(self.best),
             "best_state": self.best_state,
         }
+
+    def _generators(self) -> dict[str, torch.Generator]:
+        return {"train_gen": self.train_gen, "mask_gen": self.mask_gen}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         check_state("IMP", state, STATE_VERSION, self.config)
@@ -330,10 +323,7 @@ class IMPExperiment:
             self.optimizer = self._new_optimizer()
             self.optimizer.load_state_dict(state["optimizer"])
         self.pruner.load_state_dict(state["pruner"])
-        self.train_gen.set_state(state["train_gen"])
-        self.mask_gen.set_state(state["mask_gen"])
-        torch.set_rng_state(state["torch_rng"])
-        restore_cuda_rng(state.get("cuda_rng"), self.device)  # absent in older checkpoints
+        restore_rng(state, self.device, self._generators())  # older: no cuda_rng, none set
         self.round, self.epoch = int(state["round"]), int(state["epoch"])
         self.steps, self.done = int(state["steps"]), bool(state["done"])
         self.best = _RoundBest(**{k: float(v) for k, v in state["best"].items()})

@@ -31,9 +31,10 @@ from torch import nn
 
 from sparsenet.data.noise import ALL_NOISE_TYPES, NOISE_TYPES, add_noise
 from sparsenet.engine import count_correct, evaluate, setup_torch, train_epoch
-from sparsenet.experiments.common import (Config, check_choice, check_dataset_name, check_state,
-                                          cuda_rng_state, derived_seed, nested,
-                                          restore_cuda_rng, seeded_model)
+from sparsenet.experiments.common import (Config, Range, capture_rng, check_choice,
+                                          check_dataset_name, check_fields, check_state,
+                                          derived_seed, finite, nested, option, percent,
+                                          restore_rng, seeded_model)
 from sparsenet.models.layers import update_boost_strength
 from sparsenet.models.masks import MaskEnforcer, random_mask, set_mask
 from sparsenet.pruning import prunable_layers, sparsity_stats
@@ -114,23 +115,27 @@ class ControlConfig:
     their factor before every epoch, the first included (Numenta's ``pre_epoch``).
     """
 
-    kind: str = "dense"
+    kind: str = option("dense", choices=ALL_CONTROL_KINDS, what="control kind")
     dataset: str = "mnist"
     seed: int = 0
     hidden: tuple[int, ...] = (300, 100)
-    weight_sparsity: float = 0.7
-    kw_fraction: float = 0.1
-    boost_strength: float = 0.0
-    epochs: int = 35
-    lr: float = 1.2e-3
-    weight_decay: float = 1e-4
-    batch_size: int = 200
-    val_fraction: float = 0.1
-    boost_strength_factor: float = 1.0
-    optimizer: str = "adam"
-    momentum: float = 0.0
-    lr_gamma: float = 1.0
-    first_epoch_batch_size: int | None = None
+    weight_sparsity: float = option(0.7, range=Range(0, 1, high_open=True),
+                                    what="control weight_sparsity")
+    kw_fraction: float = option(0.1, range=Range(0, 1, low_open=True), what="control kw_fraction")
+    boost_strength: float = option(0.0, range=Range(low=0), what="control boost_strength")
+    epochs: int = option(35, range=Range(low=1), what="control epochs")
+    lr: float = option(1.2e-3, range=Range(low=0, low_open=True), what="control lr")
+    weight_decay: float = option(1e-4, range=Range(low=0), what="control weight_decay")
+    batch_size: int = option(200, range=Range(low=1), what="control batch_size")
+    val_fraction: float = option(0.1, range=Range(0, 1, high_open=True),
+                                 what="control val_fraction")
+    boost_strength_factor: float = option(1.0, range=Range(0, 1),
+                                          what="control boost_strength_factor")
+    optimizer: str = option("adam", choices=OPTIMIZERS, what="control optimizer")
+    momentum: float = option(0.0, range=Range(0, 1, high_open=True), what="control momentum")
+    lr_gamma: float = option(1.0, range=Range(0, 1, low_open=True), what="control lr_gamma")
+    first_epoch_batch_size: int | None = option(None, range=Range(low=1),
+                                                what="control first_epoch_batch_size")
 
     @classmethod
     def numenta(cls, kind: str, **overrides: Any) -> "ControlConfig":
@@ -138,34 +143,14 @@ class ControlConfig:
         return cls(kind=kind, **{**numenta_recipe(kind), **overrides})
 
     def __post_init__(self) -> None:
-        check_choice("control kind", self.kind, ALL_CONTROL_KINDS)
-        check_choice("control optimizer", self.optimizer, OPTIMIZERS)
-        if not 0.0 <= self.momentum < 1.0 or (self.momentum > 0 and self.optimizer != "sgd"):
-            raise ValueError(f"control momentum must be in [0, 1) and needs optimizer 'sgd', "
-                             f"got {self.momentum} with {self.optimizer!r}")
-        if not 0.0 < self.lr_gamma <= 1.0:
-            raise ValueError(f"control lr_gamma must be in (0, 1], got {self.lr_gamma}")
-        if not 0.0 <= self.boost_strength_factor <= 1.0 or self.boost_strength < 0:
-            raise ValueError(f"control boost_strength must be >= 0 and boost_strength_factor "
-                             f"in [0, 1], got {self.boost_strength}, {self.boost_strength_factor}")
-        if self.first_epoch_batch_size is not None and self.first_epoch_batch_size < 1:
-            raise ValueError(f"control first_epoch_batch_size must be >= 1 or None, "
-                             f"got {self.first_epoch_batch_size}")
+        check_fields(self)  # the choices and ranges declared above
+        if self.momentum > 0 and self.optimizer != "sgd":
+            raise ValueError(f"control momentum needs optimizer 'sgd', got {self.momentum} "
+                             f"with {self.optimizer!r}")
         check_dataset_name(self.dataset)
         self.hidden = tuple(int(h) for h in self.hidden)
         if not self.hidden or min(self.hidden) < 1:
             raise ValueError(f"control hidden sizes must be positive, got {self.hidden}")
-        if not 0.0 <= self.weight_sparsity < 1.0:
-            raise ValueError(f"control weight_sparsity must be in [0, 1), got {self.weight_sparsity}")
-        if not 0.0 < self.kw_fraction <= 1.0:
-            raise ValueError(f"control kw_fraction must be in (0, 1], got {self.kw_fraction}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("control epochs and batch_size must be >= 1")
-        if not self.lr > 0 or self.weight_decay < 0:
-            raise ValueError(f"control lr must be > 0 and weight_decay >= 0, got "
-                             f"{self.lr}, {self.weight_decay}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"control val_fraction must be in [0, 1), got {self.val_fraction}")
 
     @property
     def sparse_weights(self) -> bool:
@@ -186,12 +171,15 @@ class NoiseConfig(Config):
     kind: ClassVar[str] = "noise"
     imp_dir: str | None = None
     control: ControlConfig | None = nested(ControlConfig)
-    pruned_fractions: tuple[float, ...] = DEFAULT_PRUNED_FRACTIONS
+    pruned_fractions: tuple[float, ...] = option(DEFAULT_PRUNED_FRACTIONS,
+                                                 range=Range(0, 1, True, True),
+                                                 what="pruned fractions")
     include_dense: bool = True
-    noise_types: tuple[str, ...] = NOISE_TYPES
-    levels: tuple[float, ...] = DEFAULT_LEVELS
+    noise_types: tuple[str, ...] = option(NOISE_TYPES, choices=ALL_NOISE_TYPES,
+                                          what="noise type")
+    levels: tuple[float, ...] = option(DEFAULT_LEVELS, range=Range(0, 1), what="noise levels")
     noise_seed: int = 0
-    eval_batch_size: int = 1000
+    eval_batch_size: int = option(1000, range=Range(low=1))
 
     def __post_init__(self) -> None:
         if isinstance(self.control, dict):
@@ -201,18 +189,9 @@ class NoiseConfig(Config):
         self.pruned_fractions = tuple(float(f) for f in self.pruned_fractions)
         self.levels = tuple(float(v) for v in self.levels)
         self.noise_types = tuple(self.noise_types)
-        for f in self.pruned_fractions:
-            if not 0.0 < f < 1.0:
-                raise ValueError(f"pruned fractions must be in (0, 1), got {f}")
-        for level in self.levels:
-            if not 0.0 <= level <= 1.0:
-                raise ValueError(f"noise levels must be in [0, 1], got {level}")
+        super().__post_init__()  # the choices and ranges declared above
         if not self.levels or not self.noise_types:
             raise ValueError("need at least one noise type and one level")
-        for noise in self.noise_types:
-            check_choice("noise type", noise, ALL_NOISE_TYPES)
-        if self.eval_batch_size < 1:
-            raise ValueError(f"eval_batch_size must be >= 1, got {self.eval_batch_size}")
 
     @property
     def mode(self) -> str:
@@ -262,6 +241,18 @@ def plan_tickets(imp_dir: str | Path, pruned_fractions: Sequence[float],
 # ---------------------------------------------------------------- the experiment
 class NoiseExperiment:
     """Plain class (no Ray); see the module docstring for the two modes."""
+
+    @staticmethod
+    def summary(row: dict[str, Any]) -> str:
+        """A finished trial's console line: its network, clean accuracy and noise scores."""
+        scores = {k.split("/", 1)[1]: v for k, v in row.items()
+                  if k.startswith("noise_score/") and finite(v)}
+        clean = [v for k, v in row.items() if k.startswith("acc/") and k.endswith("/0")]
+        parts = [f"{row.get('network', '?')}"]
+        if clean:
+            parts.append(f"clean acc {percent(clean[0])}")
+        parts += [f"score {name} {score:.0f}" for name, score in scores.items()]
+        return ", ".join(parts)
 
     def __init__(self, config: NoiseConfig, *, data_dir: str | None = None,
                  device: str = "auto", num_threads: int = 1):
@@ -404,8 +395,8 @@ class NoiseExperiment:
         else:
             state.update(model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
                          scheduler=self.scheduler.state_dict(),
-                         train_gen=self.train_gen.get_state(), torch_rng=torch.get_rng_state(),
-                         cuda_rng=cuda_rng_state(self.device), epoch=self.epoch)
+                         epoch=self.epoch,
+                         **capture_rng(self.device, {"train_gen": self.train_gen}))
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -419,7 +410,6 @@ class NoiseExperiment:
         self.optimizer.load_state_dict(state["optimizer"])
         if "scheduler" in state:
             self.scheduler.load_state_dict(state["scheduler"])
-        self.train_gen.set_state(state["train_gen"])
-        torch.set_rng_state(state["torch_rng"])
-        restore_cuda_rng(state.get("cuda_rng"), self.device)  # absent in older checkpoints
+        # older checkpoints have no cuda_rng: none is restored
+        restore_rng(state, self.device, {"train_gen": self.train_gen})
         self.epoch = int(state["epoch"])

@@ -1,50 +1,21 @@
-"""The experiment kinds: one entry per kind, naming its config and experiment classes.
+"""The experiment kinds' classes, looked up from their one declaration.
 
-An entry also says what the Tune adapter must arrange for it (a folder for artifacts,
-ticket folders in object storage to fetch), so the adapter never branches on a kind's
-name. Each config class names its kind (``Config.kind``); ``analysis.tidy`` holds the
-matching tidy builders and ``sparsenet.schema.TIDY_FILES`` the tidy file names (a test
-checks that all three tables list the same kinds). Classes are imported lazily, so naming
-one kind does not import the others' dependencies.
+Each kind is one :class:`sparsenet.schema.ExperimentKind` line in
+``sparsenet.schema.EXPERIMENTS`` (torch-free, so ``analysis`` keys its tidy builders by the
+same entries); this module turns a kind's name into its classes. Classes are imported
+lazily, so naming one kind does not import the others' dependencies.
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
 from typing import Any
 
+from sparsenet.schema import EXPERIMENTS, ExperimentKind, experiment_kind
 
-@dataclass(frozen=True)
-class ExperimentKind:
-    kind: str
-    module: str  # where the two classes live
-    config: str  # its Config subclass (``kind`` class attribute equal to ``kind``)
-    experiment: str  # the experiment class: step(), done, state_dict(), load_state_dict()
-    artifact_dir: bool = False  # gets ``artifact_dir=`` (its trial folder) for files it saves
-    ticket_dirs: tuple[str, ...] = ()  # config keys naming an IMP trial whose tickets it reads
-
-    def classes(self) -> tuple[type, type]:
-        module = importlib.import_module(self.module)
-        return getattr(module, self.config), getattr(module, self.experiment)
-
-
-EXPERIMENTS: dict[str, ExperimentKind] = {e.kind: e for e in (
-    ExperimentKind("imp", "sparsenet.experiments.imp", "IMPConfig", "IMPExperiment",
-                   artifact_dir=True),
-    ExperimentKind("noise", "sparsenet.experiments.noise", "NoiseConfig", "NoiseExperiment",
-                   ticket_dirs=("imp_dir",)),
-    ExperimentKind("continual", "sparsenet.experiments.continual", "ContinualConfig",
-                   "ContinualExperiment"),
-)}
+__all__ = ["EXPERIMENTS", "EXPERIMENT_KINDS", "ExperimentKind", "build_config",
+           "experiment_kind", "get_experiment"]
 
 EXPERIMENT_KINDS = tuple(EXPERIMENTS)
-
-
-def experiment_kind(kind: str) -> ExperimentKind:
-    if kind not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment kind {kind!r}; known: {', '.join(EXPERIMENTS)}")
-    return EXPERIMENTS[kind]
 
 
 def get_experiment(kind: str) -> tuple[type, type]:

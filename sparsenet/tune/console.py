@@ -9,20 +9,14 @@ and, as each trial ends, its key result.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from typing import Any, Sequence
 
 from ray.tune import Callback
 
-
-def _pct(value: Any) -> str:
-    return f"{100 * value:.1f}%" if _finite(value) else "—"
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+from sparsenet.experiments.common import finite, percent
+from sparsenet.schema import EXPERIMENTS
 
 
 def _clock(seconds: float) -> str:
@@ -32,30 +26,16 @@ def _clock(seconds: float) -> str:
 
 
 def key_result(kind: str, row: dict[str, Any]) -> str:
-    """The one thing to know about a finished trial, from its last result row."""
+    """The one thing to know about a finished trial, from its last result row: its
+    experiment class's ``summary(row)`` (a kind without one: the test accuracy)."""
     if row.get("stopped_reason"):
         return f"stopped: {row['stopped_reason']}"
-    if kind == "imp":
-        acc = row.get("round_test_acc_at_best_val", row.get("test_acc"))
-        return (f"round {row.get('round', '?')}, {_pct(row.get('weights_remaining'))} of weights "
-                f"left: test acc {_pct(acc)}")
-    if kind == "noise":
-        scores = {k.split("/", 1)[1]: v for k, v in row.items()
-                  if k.startswith("noise_score/") and _finite(v)}
-        clean = [v for k, v in row.items() if k.startswith("acc/") and k.endswith("/0")]
-        parts = [f"{row.get('network', '?')}"]
-        if clean:
-            parts.append(f"clean acc {_pct(clean[0])}")
-        parts += [f"score {name} {score:.0f}" for name, score in scores.items()]
-        return ", ".join(parts)
-    if kind == "continual":
-        text = (f"after task {int(row.get('task', -1)) + 1}: mean acc "
-                f"{_pct(row.get('mean_accuracy'))}")
-        if _finite(row.get("forgetting")):
-            text += f", forgetting {100 * row['forgetting']:.2f} pts"
-        return text
+    entry = EXPERIMENTS.get(kind)
+    summary = getattr(entry.classes()[1], "summary", None) if entry is not None else None
+    if summary is not None:
+        return summary(row)
     acc = row.get("test_acc")
-    return f"test acc {_pct(acc)}" if _finite(acc) else "done"
+    return f"test acc {percent(acc)}" if finite(acc) else "done"
 
 
 class ConsoleProgress(Callback):

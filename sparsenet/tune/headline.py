@@ -8,37 +8,54 @@ and is imported only here, only when a sweep has finished.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
+
+from sparsenet.schema import experiment_kind
 
 
 def _plain(text: str) -> str:
     return text.replace("**", "")
 
 
+Headline = Callable[..., list[str]]
+# Each kind's headline, registered next to its code with @headline(kind).
+HEADLINES: dict[str, Headline] = {}
+
+
+def headline(kind: str) -> Callable[[Headline], Headline]:
+    """Register ``fn(results, frames, *, tolerance, alpha) -> lines`` for a kind declared in
+    ``sparsenet.schema.EXPERIMENTS``."""
+    experiment_kind(kind)  # an undeclared kind fails at import, listing the known ones
+
+    def register(fn: Headline) -> Headline:
+        HEADLINES[kind] = fn
+        return fn
+    return register
+
+
 def headline_lines(exp_dir: str | Path, tolerance: float = 0.5, alpha: float = 0.05) -> list[str]:
     """IMP: the accuracy-vs-weights-remaining table and the headline compression; noise:
     the hypothesis verdicts; continual: mean accuracy and forgetting per model."""
-    from analysis import keys
     from analysis.loading import load_experiment
     from analysis.tidy import tidy_frames
 
     results = load_experiment(exp_dir)
     frames = tidy_frames(results)
     kind = results.kinds[0]
-    headlines = {"imp": lambda: _imp(results, frames.get("imp"), tolerance),
-                 "noise": lambda: _noise(results, frames.get("noise_scores"), alpha),
-                 "continual": lambda: _continual(results, frames.get("continual"), keys)}
-    if kind not in headlines:
+    if kind not in HEADLINES:
         raise ValueError(f"no headline for experiment kind {kind!r}; "
-                         f"known: {', '.join(headlines)}")
-    return headlines[kind]()
+                         f"known: {', '.join(HEADLINES)}")
+    return HEADLINES[kind](results, frames, tolerance=tolerance, alpha=alpha)
 
 
-def _imp(results, imp, tolerance: float) -> list[str]:
+@headline("imp")
+def _imp(results, frames, *, tolerance: float, alpha: float) -> list[str]:
     from analysis import keys
     from analysis import tables as T
     from analysis.grouping import setting_columns
     from analysis.markdown import table
 
+    imp = frames.get("imp")
     if imp is None or imp.empty or T.imp_metric(imp) is None:
         return ["lottery tickets: no round finished"]
     metric = T.imp_metric(imp)
@@ -55,11 +72,13 @@ def _imp(results, imp, tolerance: float) -> list[str]:
     return lines
 
 
-def _noise(results, scores, alpha: float) -> list[str]:
+@headline("noise")
+def _noise(results, frames, *, tolerance: float, alpha: float) -> list[str]:
     from analysis import keys
     from analysis.grouping import setting_columns
     from analysis.hypothesis import hypothesis_summary, noise_hypothesis
 
+    scores = frames.get("noise_scores")
     if scores is None or scores.empty:
         return ["noise: no network evaluated"]
     settings = setting_columns(scores, results.of_kind("noise").config_columns, keys.NOISE_AXES)
@@ -74,12 +93,14 @@ def _noise(results, scores, alpha: float) -> list[str]:
     return lines
 
 
-def _continual(results, continual, keys) -> list[str]:
+@headline("continual")
+def _continual(results, frames, *, tolerance: float, alpha: float) -> list[str]:
     from analysis import tables as T
     from analysis.continual import continual_trials, running_means
     from analysis.grouping import setting_columns
     from analysis.markdown import table
 
+    continual = frames.get("continual")
     if continual is None or continual.empty:
         return ["continual: no task finished"]
     sub = results.of_kind("continual")

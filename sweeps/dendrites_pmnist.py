@@ -24,6 +24,7 @@ from typing import Any, Sequence
 
 from analysis.tidy import write_tidy
 from sparsenet.continual.presets import PRESETS, get_preset
+from sparsenet.experiments.common import choices_of
 from sparsenet.experiments.continual import ContinualConfig
 from sparsenet.models.registry import model_names
 from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
@@ -59,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--context", choices=("onehot", "prototype"), default=None,
                         help="context of dendritic networks (the paper: onehot task id; "
                              "Numenta: prototype)")
-    parser.add_argument("--context-infer", choices=("oracle", "nearest"), default=None,
+    parser.add_argument("--context-infer", choices=choices_of(ContinualConfig, "context_infer"),
+                        default=None,
                         help="prototype at test time: the task's own or the nearest to the input")
     parser.add_argument("--context-density", type=float, default=None,
                         help="context density that sizes the segments' init (default: "

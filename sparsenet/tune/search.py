@@ -172,13 +172,15 @@ def _search_arm(arm: Arm, settings: SearchSettings, args: argparse.Namespace,
     """Run (or restore) one arm's grid; returns one record per grid point."""
     from ray import tune
 
+    from sparsenet.experiments.continual import ContinualConfig
+
     trainable = tune.with_resources(search_trainable(),
                                     {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial})
     path = search_dir / arm.name
     if args.resume and path.exists() and tune.Tuner.can_restore(str(path)):
         tuner = tune.Tuner.restore(str(path), trainable=trainable, resume_errored=True)
     else:
-        space = {"experiment": "continual", "data_dir": data_dir,
+        space = {"experiment": ContinualConfig.kind, "data_dir": data_dir,
                  **search_config(arm, settings, settings.grid.points()[0]),
                  "lr": tune.grid_search(list(settings.grid.lr)),
                  "epochs_per_task": tune.grid_search(list(settings.grid.epochs_per_task))}

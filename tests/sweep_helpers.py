@@ -59,3 +59,26 @@ def kill_driver_after_first_trial(argv: list[str], cwd: Path,
                 os.killpg(driver.pid, signal.SIGKILL)
             driver.wait()
     return driver.pid
+
+
+def interrupt_once_reported(script: str, args: list[str], results: Path, *,
+                            timeout: float = 240) -> tuple[int, str]:
+    """Run ``sweeps/<script>.py args`` in its own process group, send it SIGINT (Ctrl-C) once
+    a trial under ``results`` has written a result, and return (exit code, its output)."""
+    env = dict(os.environ, RAY_AUTH_MODE="disabled", TUNE_GLOBAL_CHECKPOINT_S="1")
+    driver = subprocess.Popen([sys.executable, str(ROOT / "sweeps" / f"{script}.py"), *args],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while not any(p.stat().st_size for p in results.glob("*/result.json")):
+            assert driver.poll() is None, driver.stdout.read()[-3000:]
+            assert time.monotonic() < deadline, "no trial reported in time"
+            time.sleep(0.5)
+        driver.send_signal(signal.SIGINT)
+        out, _ = driver.communicate(timeout=120)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+    return driver.returncode, out

@@ -2,17 +2,11 @@
 there with exit 130 and the resume hint, never starting the next experiment, and --resume
 finishes the interrupted one and starts the one that never ran."""
 
-import os
-import signal
-import subprocess
-import sys
-import time
-
 import pandas as pd
 import pytest
 
 from sparsenet.schema import EXPERIMENT_FILE
-from sweep_helpers import ROOT, run_main
+from sweep_helpers import interrupt_once_reported, run_main
 
 ARGS = ["--quick", "--epochs", "2", "--task-id-baselines", "--dataset",
         "synthetic:3,32,32,4,160,80", "--no-augment", "--num-cpus", "1", "--max-concurrent", "1"]
@@ -20,24 +14,10 @@ ARGS = ["--quick", "--epochs", "2", "--task-id-baselines", "--dataset",
 
 @pytest.mark.ray
 def test_an_interrupted_plan_stops_and_resume_runs_the_rest(tmp_path):
-    argv = [sys.executable, str(ROOT / "sweeps" / "dendrites_split_cifar.py"), *ARGS,
-            "--storage", str(tmp_path), "--name", "sc"]
-    env = dict(os.environ, RAY_AUTH_MODE="disabled", TUNE_GLOBAL_CHECKPOINT_S="1")
-    driver = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 240
-        while not any(p.stat().st_size for p in (tmp_path / "sc").glob("*/result.json")):
-            assert driver.poll() is None, driver.stdout.read()[-3000:]
-            assert time.monotonic() < deadline, "no trial reported in time"
-            time.sleep(0.5)
-        driver.send_signal(signal.SIGINT)
-        out, _ = driver.communicate(timeout=120)
-    finally:
-        if driver.poll() is None:
-            os.killpg(driver.pid, signal.SIGKILL)
-            driver.wait()
-    assert driver.returncode == 130, out[-3000:]
+    code, out = interrupt_once_reported(
+        "dendrites_split_cifar", [*ARGS, "--storage", str(tmp_path), "--name", "sc"],
+        tmp_path / "sc")
+    assert code == 130, out[-3000:]
     assert "was interrupted" in out and "--resume" in out and "Traceback" not in out
     assert not (tmp_path / "sc_task_id" / EXPERIMENT_FILE).exists()  # never started
 

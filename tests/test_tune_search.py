@@ -102,40 +102,20 @@ def test_search_then_final_runs_record_the_choice(tmp_path):
 def test_an_interrupted_search_stops_without_choosing_and_resumes(tmp_path):
     """Ctrl-C during the search must not pick from a partial grid (nor crash): it says how to
     continue, and --resume finishes the grid, then chooses and runs the final seeds."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
+    from sweep_helpers import interrupt_once_reported
 
-    from sweep_helpers import ROOT
-
-    argv = [sys.executable, str(ROOT / "sweeps" / "dendrites_pmnist.py"), "--quick", "--tune",
+    argv = ["--quick", "--tune",
             "--models", "mlp", "--tasks", "2", "--tune-lr", "1e-3", "3e-3", "1e-2",
             "--tune-epochs", "1", "--tune-scheduler", "grid", "--hidden", "16", "16",
             "--seeds", "1", "--num-cpus", "1", "--max-concurrent", "1",
             "--storage", str(tmp_path), "--name", "fair"]
-    env = dict(os.environ, RAY_AUTH_MODE="disabled", TUNE_GLOBAL_CHECKPOINT_S="1")
-    search = tmp_path / "fair" / "search" / "mlp"
-    driver = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 240
-        while not any(p.stat().st_size for p in search.glob("*/result.json")):
-            assert driver.poll() is None, driver.stdout.read()[-3000:]
-            assert time.monotonic() < deadline, "no search trial reported in time"
-            time.sleep(0.5)
-        driver.send_signal(signal.SIGINT)
-        out, _ = driver.communicate(timeout=120)
-    finally:
-        if driver.poll() is None:
-            os.killpg(driver.pid, signal.SIGKILL)
-            driver.wait()
-    assert driver.returncode == 130, out[-3000:]
+    code, out = interrupt_once_reported("dendrites_pmnist", argv,
+                                        tmp_path / "fair" / "search" / "mlp")
+    assert code == 130, out[-3000:]
     assert "was interrupted" in out and "--resume" in out and "Traceback" not in out
     assert not (tmp_path / "fair" / "chosen.json").exists()
 
-    code, _ = run_main("dendrites_pmnist", *argv[2:], "--resume")
+    code, _ = run_main("dendrites_pmnist", *argv, "--resume")
     assert code == 0
     trials = pd.read_csv(tmp_path / "fair" / "search_trials.csv")
     assert sorted(trials["lr"]) == [1e-3, 3e-3, 1e-2] and set(trials["tasks_done"]) == {2}

@@ -42,3 +42,29 @@ def test_bad_values_fail_with_one_line_before_ray(tmp_path, args, message):
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0]
     assert not any(tmp_path.iterdir())
+
+
+def test_ray_resolves_the_derived_values_as_the_sweep_does():
+    """What Tune's variant generator makes of the param space is what Sweep.configs() says,
+    and it resolves the derived values without falling back to the deprecated spec call."""
+    import logging
+
+    from ray.tune.search.variant_generator import generate_variants
+
+    from sparsenet.tune.launch import _param_space
+
+    sweep = load_sweep("dendrites_split_cifar")
+    plans = [plan for plan, _ in sweep.build([*SYNTH, "--task-id-baselines", "--fc-init",
+                                              "paper"])]
+    expected = sorted((c.model, c.context, c.fc_init) for p in plans for c in p.configs())
+    warnings: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())
+    ray_sampling = logging.getLogger("ray.tune.search.sample")  # Ray's loggers do not propagate
+    ray_sampling.addHandler(handler)
+    try:
+        resolved = [cfg for p in plans for _, cfg in generate_variants(_param_space(p, None))]
+    finally:
+        ray_sampling.removeHandler(handler)
+    assert sorted((r["model"], r["context"], r["fc_init"]) for r in resolved) == expected
+    assert not [w for w in warnings if "deprecated" in w]

@@ -36,9 +36,10 @@ def _param_space(sweep: Sweep, data_dir: str | None) -> dict[str, Any]:
     return space
 
 
-def _derive(fn: Callable[[dict[str, Any]], Any], spec: Any) -> Any:
-    """Tune resolves grid axes first, then calls this with the trial's spec."""
-    return fn(dict(spec.config))
+def _derive(fn: Callable[[dict[str, Any]], Any], config: dict[str, Any]) -> Any:
+    """Tune resolves grid axes first, then calls this with the trial's config (taking the
+    older spec argument instead makes Ray log a deprecation warning per trial and resume)."""
+    return fn(dict(config))
 
 
 def _start_ray(args: argparse.Namespace) -> None:

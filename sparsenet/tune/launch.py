@@ -55,6 +55,9 @@ def _start_ray(args: argparse.Namespace) -> None:
     if not verbose:
         logging.getLogger("ray.tune").setLevel(logging.WARNING)
         logging.getLogger("ray.train").setLevel(logging.WARNING)
+        # after a Ctrl-C, Ray lists every trial that never started as "Failed to fetch
+        # metrics ... FileNotFoundError"; the sweep's own summary says what is missing
+        logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     if args.address:
         ray.init(address=args.address, **quiet)
         warning = cluster_warning(args, ray.cluster_resources())

@@ -96,3 +96,27 @@ def test_resume_needs_an_experiment_and_results_are_never_overwritten(tmp_path, 
     assert_one_line(code, err, "already holds results; pass --resume")
     assert [p.name for p in folder.iterdir()] == ["precious.csv"]
     assert (folder / "precious.csv").read_text() == "keep me"
+
+
+def _closed_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("address, message", [
+    (None, "no Ray cluster answers there"),  # a dead head: Ray would retry for minutes
+    ("headnode", "is not HOST:PORT"),
+])
+def test_an_address_no_cluster_answers_is_one_line_in_seconds(tmp_path, address, message):
+    import time
+
+    address = address or f"127.0.0.1:{_closed_port()}"
+    start = time.monotonic()
+    code, err = run("dendrites_split_cifar", tmp_path, "--address", address)
+    assert_one_line(code, err, message)
+    assert time.monotonic() - start < 60
+    assert not any(tmp_path.iterdir())  # no experiment folder that would then want --resume

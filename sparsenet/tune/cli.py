@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 from sparsenet.schema import EXPERIMENT_FILE
 from sparsenet.storage import Location, StorageError, check_writable, is_uri, location
-from sparsenet.tune.resources import local_problem
+from sparsenet.tune.resources import address_problem, local_problem
 from sparsenet.tune.tracking import TRACKERS, check_tracking
 
 
@@ -261,8 +261,10 @@ def validate(sweep: Sweep, args: argparse.Namespace) -> list[Any]:
     _check_positive(args)
     if not args.address:  # a local cluster can never grow: refuse what it cannot run
         problem = local_problem(args)
-        if problem:
-            raise SweepError(problem)
+    else:
+        problem = address_problem(args.address)
+    if problem:
+        raise SweepError(problem)
     problem = check_tracking(args)
     if problem:
         raise SweepError(problem)

@@ -59,7 +59,10 @@ def _start_ray(args: argparse.Namespace) -> None:
         # metrics ... FileNotFoundError"; the sweep's own summary says what is missing
         logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     if args.address:
-        ray.init(address=args.address, **quiet)
+        try:
+            ray.init(address=args.address, **quiet)
+        except ConnectionError as err:  # 'auto' with no cluster on this machine
+            raise SweepError(f"--address {args.address}: {err}") from err
         warning = cluster_warning(args, ray.cluster_resources())
         if warning:
             print(warning, file=sys.stderr)
@@ -104,7 +107,6 @@ def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None
 
     exp = storage_location(args)
     remote_fs = exp.fs if is_uri(args.storage) else None  # local: Tune's own default
-    _write_experiment_file(exp, sweep, argv if argv is not None else sys.argv[1:], len(configs))
     trainable = tune.with_resources(ExperimentTrainable,
                                     {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial})
     verbose = getattr(args, "verbose", False)
@@ -112,6 +114,9 @@ def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None
     callbacks += tracking_callbacks(args)
     _start_ray(args)
     try:
+        # only once Ray runs: a cluster that cannot be joined leaves no folder to --resume
+        _write_experiment_file(exp, sweep, argv if argv is not None else sys.argv[1:],
+                               len(configs))
         if args.resume:
             # the grid again: derived values are functions, which Tune cannot save, so trials
             # that had not started would otherwise get placeholders instead of values

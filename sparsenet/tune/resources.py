@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from typing import Mapping
 
 
@@ -42,6 +43,27 @@ def local_problem(args: argparse.Namespace, *, cpus: int | None = None,
         if args.gpus_per_trial > seen:
             return (f"--gpus-per-trial {args.gpus_per_trial:g} is more than the {seen} GPU(s) "
                     f"torch sees on this machine: no trial could start")
+    return None
+
+
+def address_problem(address: str, *, timeout: float = 3.0) -> str | None:
+    """Why the cluster at ``--address`` cannot be joined (None if its port answers).
+
+    Ray itself retries a wrong or dead address for minutes before failing; a TCP connect to
+    the head's port tells in seconds. 'auto' is left to Ray (it fails fast when no cluster
+    runs on this machine)."""
+    if address == "auto":
+        return None
+    host_port = address.split("://", 1)[-1]
+    host, _, port = host_port.rpartition(":")
+    if not host or not port.isdigit():
+        return (f"--address {address!r} is not HOST:PORT (or ray://HOST:PORT, or 'auto'): "
+                f"the head node prints it after `ray start --head`")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        return (f"--address {address}: no Ray cluster answers there ({err.strerror or err}); "
+                f"is `ray start --head` running on {host}?")
     return None
 
 

@@ -13,6 +13,7 @@ from analysis import claims as C
 from analysis import keys
 from analysis import tables as T
 from analysis.continual import continual_trials, running_means
+from analysis.contrasts import contrasts_display, protocol_contrasts
 from analysis.figures import (imp_figure, matrix_figure, noise_figure, running_mean_figure,
                               save_figure)
 from analysis.grouping import setting_columns
@@ -311,6 +312,7 @@ def _continual_sections(o: _Out, results: Results, frames: dict[str, pd.DataFram
             o.add("Running mean accuracy over the tasks seen so far after each task (%), "
                   "forgetting and BWT (points); mean ± std over seeds.", "")
             o.tables(T.split_display(summary, settings))
+        _protocol_contrasts(o, mine, settings, stream, resamples)
         _hyperparameter_tables(o, mine, results.experiments)
         ids = mine[["exp_name", "trial_id"]]
         o.figure(running_mean_figure(running.merge(ids, on=["exp_name", "trial_id"])),
@@ -318,6 +320,19 @@ def _continual_sections(o: _Out, results: Results, frames: dict[str, pd.DataFram
         o.figure(matrix_figure(continual.merge(ids, on=["exp_name", "trial_id"])),
                  f"accuracy_matrix_{stream}", "accuracy matrix")
         _consistency_note(o, mine)
+
+
+def _protocol_contrasts(o: _Out, trials: pd.DataFrame, settings: Sequence[str], stream: str,
+                        resamples: int) -> None:
+    """An arm run under several protocols: their paired differences (analysis/contrasts)."""
+    contrasts = protocol_contrasts(trials, settings, resamples=resamples)
+    if contrasts.empty:
+        return
+    o.csv(contrasts, f"{stream}_protocol_contrasts")
+    o.add("#### The same arm under different protocols, paired by seed", "",
+          "Protocol b minus protocol a, in points, over the seeds both ran (finished trials "
+          "only): mean difference, 95% bootstrap CI and a two-sided paired t-test.", "")
+    o.add(table(contrasts_display(contrasts)))
 
 
 def _hyperparameter_tables(o: _Out, trials: pd.DataFrame, experiments: pd.DataFrame) -> None:

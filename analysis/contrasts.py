@@ -49,10 +49,12 @@ def protocol_contrasts(trials: pd.DataFrame, settings: Sequence[str], *,
 
 def contrasts_display(contrasts: pd.DataFrame) -> pd.DataFrame:
     """The Markdown view: one line per contrast, differences in points."""
-    def fmt(r) -> str:
-        return f"{r['diff']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
-
-    return pd.DataFrame([{"model": r["label"], "tasks": r["num_tasks"], "protocol a": r["protocol_a"],
-                          "protocol b": r["protocol_b"], "metric": r["metric"], "n seeds": r["n"],
-                          "b - a (points, 95% CI)": fmt(r), "p (paired t, two-sided)":
-                          f"{r['p_two_sided']:.3g}"} for r in contrasts.to_dict("records")])
+    rows = []
+    for r in contrasts.to_dict("records"):
+        rows.append({"model": r["label"], "tasks": r["num_tasks"],
+                     "protocol a": r["protocol_a"], "protocol b": r["protocol_b"],
+                     "metric": r["metric"], "n seeds": r["n"],
+                     "b - a (points, 95% CI)":
+                         f"{r['diff']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]",
+                     "p (paired t, two-sided)": f"{r['p_two_sided']:.3g}"})
+    return pd.DataFrame(rows)

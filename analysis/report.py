@@ -19,7 +19,7 @@ from analysis.figures import (imp_figure, matrix_figure, noise_figure, running_m
 from analysis.grouping import setting_columns
 from analysis.hparams import arm_hyperparameters, search_records
 from analysis.hypothesis import format_p, hypothesis_summary, noise_hypothesis
-from analysis.loading import ERROR, FINISHED, STATUSES, UNFINISHED, Results, load_experiments
+from analysis.loading import FINISHED, STATUSES, UNFINISHED, Results, load_experiments
 from analysis.markdown import percent, table
 
 A_VERSION = C.A.VERSION

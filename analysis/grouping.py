@@ -98,4 +98,10 @@ def setting_groups(frame: pd.DataFrame, settings: Sequence[str]):
         return
     for values, part in frame.groupby(settings, dropna=False, sort=True):
         values = values if isinstance(values, tuple) else (values,)
-        yield ", ".join(f"{k}={v}" for k, v in zip(settings, values)), part
+        # a setting some experiments leave empty (e.g. hp_source) names nothing there
+        yield ", ".join(f"{k}={v}" for k, v in zip(settings, values) if not _blank(v)), part
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and value == "") or \
+        (isinstance(value, float) and value != value)

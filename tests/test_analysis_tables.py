@@ -119,3 +119,16 @@ def test_imp_tables_show_compression_over_all_parameters_when_reported():
     older = imp_summary(frame.drop(columns="compression_all_params"))
     assert older["compression_all_params"].isna().all()
     assert "compression, all parameters" not in imp_display(older)[0][1]
+
+
+def test_setting_labels_leave_out_settings_an_experiment_left_empty():
+    """hp_source is empty for the paper's chosen values and "search" for searched ones: the
+    empty side's label must not read "hp_source=" (it reached the README's claims table)."""
+    from analysis.grouping import setting_groups
+
+    frame = pd.DataFrame({"epochs_per_task": [15, 15, 5, 5], "hp_source": ["", "", "search", None],
+                          "acc": [1, 2, 3, 4]})
+    labels = [label for label, _ in setting_groups(frame, ["epochs_per_task", "hp_source"])]
+    assert "epochs_per_task=15" in labels
+    assert "epochs_per_task=5, hp_source=search" in labels
+    assert not any(label.endswith("=") or "=nan" in label or "=None" in label for label in labels)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import keys
+from analysis.markdown import is_missing
 
 
 def replicate_column(frame: pd.DataFrame) -> str:
@@ -96,12 +97,9 @@ def setting_groups(frame: pd.DataFrame, settings: Sequence[str]):
     if not settings:
         yield "", frame
         return
-    for values, part in frame.groupby(settings, dropna=False, sort=True):
+    # a setting an experiment left empty ("", None or NaN: e.g. hp_source) is one group,
+    # and names nothing in the label
+    keys_ = [frame[s].map(lambda v: "" if is_missing(v) else v).rename(s) for s in settings]
+    for values, part in frame.groupby(keys_, dropna=False, sort=True):
         values = values if isinstance(values, tuple) else (values,)
-        # a setting some experiments leave empty (e.g. hp_source) names nothing there
-        yield ", ".join(f"{k}={v}" for k, v in zip(settings, values) if not _blank(v)), part
-
-
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, str) and value == "") or \
-        (isinstance(value, float) and value != value)
+        yield ", ".join(f"{k}={v}" for k, v in zip(settings, values) if v != ""), part

@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
+    """None, NaN or pandas NA; never raises (a tuple or a string is a value)."""
     try:
         return value is None or (isinstance(value, float) and math.isnan(value)) or \
             bool(pd.isna(value))
@@ -19,18 +20,18 @@ def _is_missing(value: Any) -> bool:
 def pm(mean: float, std: float, n: int, *, scale: float = 100.0, digits: int = 2,
        signed: bool = False, unit: str = "") -> str:
     """``98.12 ± 0.10 (n=7)``; a single seed has no spread to show."""
-    if _is_missing(mean) or _is_missing(n) or int(n) == 0:
+    if is_missing(mean) or is_missing(n) or int(n) == 0:
         return "—"
     sign = "+" if signed else ""
     text = f"{mean * scale:{sign}.{digits}f}"
-    if int(n) > 1 and not _is_missing(std):
+    if int(n) > 1 and not is_missing(std):
         text += f" ± {std * scale:.{digits}f}"
     return f"{text}{unit} (n={int(n)})"
 
 
 def percent(fraction: float) -> str:
     """Three significant digits where it matters: 70.0%, 3.12%, 0.93%."""
-    if _is_missing(fraction):
+    if is_missing(fraction):
         return "—"
     value = fraction * 100.0
     if abs(value) >= 10 or value == 0:
@@ -55,7 +56,7 @@ def table(frame: pd.DataFrame, *, index: bool = False) -> str:
 
 
 def _cell(value: Any) -> str:
-    if _is_missing(value):
+    if is_missing(value):
         return "—"
     if isinstance(value, float):
         value = f"{value:.4g}"

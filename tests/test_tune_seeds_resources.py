@@ -107,3 +107,38 @@ def test_sweep_error_is_raised_by_fill_defaults_for_both_seed_flags():
     args = parser.parse_args(["--seeds", "3", "--seed-list", "1"])
     with pytest.raises(SweepError, match="not both"):
         fill_defaults(args, {"seeds": 1}, {"seeds": 1})
+
+
+@pytest.mark.parametrize("sweep_name, extra, trials", [
+    ("imp_sparsity", [], "4 trials of imp"),
+    ("noise_robustness", ["--controls", "--control-kinds", "dense"], "2 trials"),
+    ("dendrites_pmnist", [], "4 trials of continual"),
+    ("dendrites_split_cifar", [], "trials of continual"),
+])
+def test_every_sweep_dry_runs_with_seed_list_alone(tmp_path, capsys, sweep_name, extra,
+                                                    trials):
+    """How a user adds seeds: --seed-list without --seeds. The permuted sweep filled its
+    defaults twice and refused it ("not both"); reverting the idempotence in
+    ``fill_defaults`` fails the dendrites_pmnist case."""
+    code, err = run(sweep_name, "--quick", "--seed-list", "13", "14", "--storage",
+                    str(tmp_path), "--dry-run", *extra)
+    assert code == 0, err
+    out = capsys.readouterr().out
+    assert trials in out, out
+    from sparsenet.tune.cli import validate
+
+    plan = load_sweep(sweep_name).build(["--quick", "--seed-list", "13", "14", "--storage",
+                                         str(tmp_path), *extra])
+    for sweep, args in plan:
+        seeds = {getattr(c, "seed", None) if getattr(c, "control", None) is None
+                 else c.control.seed for c in validate(sweep, args)}
+        assert seeds == {13, 14}, (sweep_name, seeds)
+
+
+def test_fill_defaults_twice_keeps_the_seed_list():
+    parser = argparse.ArgumentParser()
+    add_common_args(parser, default_name="x")
+    args = parser.parse_args(["--seed-list", "3", "4", "5"])
+    fill_defaults(args, {"seeds": 1}, {"seeds": 1})
+    fill_defaults(args, {"lr": 0.1}, {"lr": 0.2})
+    assert args.seeds == 3 and args.seed_list == [3, 4, 5] and args.lr == 0.1

@@ -76,10 +76,14 @@ def fill_defaults(args: argparse.Namespace, full: dict[str, Any], quick: dict[st
     """Options the user left unset take the sweep's ``--quick`` or full-budget value.
     ``--seed-list`` stands in for ``--seeds`` (its length; :func:`validate` swaps the
     values into the sweep's seed axis)."""
-    if getattr(args, "seed_list", None) is not None:
+    seed_list = getattr(args, "seed_list", None)
+    if seed_list is not None and not getattr(args, "_seeds_from_seed_list", False):
+        # Idempotent: a sweep may fill its defaults in several passes (e.g. the permuted
+        # sweep's config and hyper-parameter defaults); only the user's --seeds conflicts.
         if args.seeds is not None:
             raise SweepError("give --seeds N or --seed-list SEED [SEED ...], not both")
-        args.seeds = len(args.seed_list)
+        args.seeds = len(seed_list)
+        args._seeds_from_seed_list = True
     chosen = quick if args.quick else full
     for key in set(full) | set(quick):
         if getattr(args, key, None) is None:

@@ -136,3 +136,15 @@ def test_search_only_records_the_choice_and_resume_runs_the_finals(tmp_path):
     assert code == 0
     final = pd.read_csv(exp / "final" / "continual.csv")
     assert set(final["lr"]) == {pick["lr"]} and set(final["seed"]) == {0}
+
+
+def test_tuned_final_runs_take_the_seed_list(tmp_path, capsys):
+    """--seed-list names the final seeds of --tune (seeds added to an earlier tuned run);
+    it used to be read as range(len(list)), silently running seeds 0..n-1 again."""
+    code, err = run_main("dendrites_pmnist", "--quick", "--storage", str(tmp_path), "--tune",
+                         "--seed-list", "3", "4", "--dry-run")
+    assert code == 0, err
+    assert "final runs (seeds 3, 4)" in capsys.readouterr().out
+    code, err = run_main("dendrites_pmnist", "--quick", "--storage", str(tmp_path), "--tune",
+                         "--seed-list", "3", "1000")
+    assert code == 2 and "--tune-seed 1000 is also a final seed" in err, err

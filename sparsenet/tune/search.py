@@ -278,7 +278,9 @@ def tuned_main(build: Callable[[Sequence[str] | None], tuple[list[Arm], SearchSe
         if "://" in str(args.storage):
             raise SweepError("--tune writes its search and final runs to a folder (local or "
                              "shared); object storage URIs are not supported for --tune yet")
-        final_seeds = list(range(args.seeds))
+        # --seed-list names the final seeds (e.g. seeds added to an earlier run)
+        seed_list = getattr(args, "seed_list", None)
+        final_seeds = list(seed_list) if seed_list else list(range(args.seeds))
         validate_plan(arms, settings, final_seeds)
         _check_data(sorted({arm.config["dataset"] for arm in arms}), args.data_dir)
         exp_dir = experiment_dir(args)
@@ -286,7 +288,8 @@ def tuned_main(build: Callable[[Sequence[str] | None], tuple[list[Arm], SearchSe
         n_search = len(arms) * len(settings.grid.points())
         if args.dry_run:
             print(f"{n_search} search trials ({settings.tasks} tasks, seed {settings.seed}, "
-                  f"val split) then {len(arms) * len(final_seeds)} final runs into {exp_dir}")
+                  f"val split) then {len(arms) * len(final_seeds)} final runs (seeds "
+                  f"{', '.join(map(str, final_seeds))}) into {exp_dir}")
             return 0
         return _run(arms, settings, args, argv, exp_dir, final_seeds, after)
     except SweepError as err:

@@ -20,6 +20,9 @@ from typing import Any, Sequence
 from sparsenet.experiments.common import declared_choices, help_of, range_of
 
 
+FIELD_DEFAULT = "<the field's default>"  # FieldFlag(default=...): the config's own default
+
+
 @dataclass(frozen=True)
 class FieldFlag:
     """How a sweep exposes one config field.
@@ -27,8 +30,9 @@ class FieldFlag:
     ``flag``: the flag's name (default ``--<field with dashes>``); ``choices``: narrower
     choices than the field's; ``config_checks``: leave the choices to the config (its
     one-line error) and only show them; ``default``: a value other than None when the flag
-    is left out; ``store_true``: a bool flag without ``--no-`` form; ``note``: what applies
-    when the flag is not given (appended to the field's help)."""
+    is left out (:data:`FIELD_DEFAULT`: the field's own default); ``store_true``: a bool
+    flag without ``--no-`` form; ``note``: what applies when the flag is not given
+    (appended to the field's help)."""
 
     field: str
     flag: str | None = None
@@ -78,7 +82,11 @@ def add_field_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, c
         extra = [str(limits)] if limits is not None else []  # choices: in the flag's usage
         extra += [spec.note] if spec.note else []
         help_text = text + (f" ({'; '.join(extra)})" if extra else "")
-        kwargs: dict[str, Any] = {"default": spec.default, "help": help_text or None,
+        default = spec.default
+        if default == FIELD_DEFAULT:
+            default = _plain(_field_default(cls, spec.field))
+            help_text += f" (default {' '.join(map(str, default)) if many else default})"
+        kwargs: dict[str, Any] = {"default": default, "help": help_text or None,
                                   "dest": spec.dest}
         if kind is bool:
             kwargs["action"] = "store_true" if spec.store_true else argparse.BooleanOptionalAction
@@ -96,6 +104,17 @@ def add_field_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, c
     return specs
 
 
+def _field_default(cls: type, name: str) -> Any:
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    return field.default_factory()  # type: ignore[misc]
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
 def choices_text(choices: Sequence[Any]) -> str:
     return "{" + ",".join(map(str, choices)) + "}"
 
@@ -108,5 +127,5 @@ def given_fields(args: argparse.Namespace, specs: Sequence[FieldFlag]) -> dict[s
         value = getattr(args, spec.dest)
         if value is None or (spec.store_true and value is False):
             continue
-        out[spec.field] = list(value) if isinstance(value, tuple) else value
+        out[spec.field] = _plain(value)
     return out

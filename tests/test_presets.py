@@ -91,6 +91,32 @@ def test_sweep_resolves_the_documented_value(command, arm, field, value):
         assert same(point[field], expected), (command, arm, field, point[field], expected)
 
 
+# What --quick changes: the budget (and, without a preset, the permuted sweep's lr), nothing else.
+QUICK_BUDGET = {
+    "imp_sparsity.py": {"rounds", "epochs_per_round", "rate_hidden", "rate_output"},
+    "dendrites_pmnist.py": {"num_tasks", "batch_size", "hidden"},
+    "dendrites_split_cifar.py": {"num_tasks", "patience", "max_epochs"},
+    "noise_robustness.py": {"control_epochs"},
+}
+QUICK_ROWS = [r for r in ROWS if not r[0].startswith("model ")
+              and r[2] not in QUICK_BUDGET[r[0].split()[0]]
+              and not (r[0] == "dendrites_pmnist.py" and r[2] == "lr")
+              and "--preset numenta" not in r[0]]  # Numenta published no 3-task values
+
+
+@pytest.mark.parametrize("command, arm, field, value", QUICK_ROWS,
+                         ids=[f"{r[0]}|{r[1]}|{r[2]}" for r in QUICK_ROWS])
+def test_quick_keeps_every_chosen_value_but_the_budget(command, arm, field, value):
+    """``--quick`` (what ``--quick --dry-run`` validates) runs the same settings on a tiny
+    budget: catches a quick default that overrides a chosen value (e.g. ``val_fraction=0``
+    in imp_sparsity.py's QUICK, checked; or split CIFAR's
+    batch sizes)."""
+    points = [p for p in resolved_points(command + " --quick") if arm_of(p) == arm]
+    assert points, f"{command} --quick: no grid point for arm {arm}"
+    for point in points:
+        assert same(point[field], parse_value(value)), (command, field, point[field])
+
+
 def test_config_defaults_are_the_documented_values():
     """IMPConfig(), ContinualConfig() and ControlConfig() mean what they meant before the
     presets became the single source (old records and tests construct them bare)."""

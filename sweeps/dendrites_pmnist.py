@@ -23,20 +23,21 @@ import sys
 from typing import Any, Sequence
 
 from analysis.tidy import write_tidy
-from sparsenet.continual.presets import PRESETS, get_preset
-from sparsenet.experiments.common import choices_of
+from sparsenet.continual.presets import PAPER_PMNIST, PRESETS, get_preset
 from sparsenet.experiments.continual import ContinualConfig
 from sparsenet.models.registry import model_names
 from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
+from sparsenet.tune.flags import FieldFlag, add_field_flags
 from sparsenet.tune.search import (DEFAULT_EPOCHS, DEFAULT_LRS, Arm, SearchGrid,
                                    SearchSettings, tuned_main)
 
 MLP_MODELS = model_names(family="mlp", continual=True)  # mlp, sparse, dendrites, ADN
 DENDRITIC_MODELS = model_names(takes_context=True)
-FULL = dict(dataset="mnist", seeds=5, tasks=[10], batch_size=256)
+FULL = dict(dataset="mnist", seeds=5, tasks=[PAPER_PMNIST.num_tasks],
+            batch_size=PAPER_PMNIST.batch_size)
 # digits has 1.2k training images: smaller batches and a larger step make 3 epochs count.
 QUICK = dict(dataset="digits", seeds=1, tasks=[3], hidden=[256, 256], batch_size=32)
-FULL_HP = dict(lr=5e-4, epochs=3)
+FULL_HP = dict(lr=PAPER_PMNIST.adn.lr, epochs=PAPER_PMNIST.adn.epochs_per_task)
 QUICK_HP = dict(lr=2e-3, epochs=3)
 SI_AXIS = {"off": [False], "on": [True], "both": [False, True]}
 # Config fields a grid point's arm (model, SI, number of tasks) may set.
@@ -45,6 +46,27 @@ ARM_KEYS = ("context", "context_infer", "context_input", "num_segments", "contex
             "hidden_input_density",
             "first_task_identity", "val_fraction", "si_c", "si_xi", "si_grad",
             "si_start_task", "si_dendrites", "hp_source", "arm")
+
+
+# Config fields exposed as flags (generated from ContinualConfig's declarations); a flag
+# left out keeps the preset's (or these defaults') value per arm.
+CONTEXT_FLAGS = (
+    FieldFlag("context", choices=("onehot", "prototype"), note="default onehot"),
+    FieldFlag("context_infer"),
+    FieldFlag("context_density", note="presets: their reference's"),
+    FieldFlag("context_input", store_true=True),
+)
+FIELD_FLAGS = (
+    FieldFlag("si_dendrites"),
+    FieldFlag("first_task_identity", note="presets: on"),
+    FieldFlag("val_fraction", note="presets: 0, train on all; otherwise 0.1"),
+    FieldFlag("reset_optimizer", note="numenta preset: on"),
+    FieldFlag("hidden", note="default 2048 2048; --quick 256 256"),
+    FieldFlag("num_segments", flag="--segments", note="default 10"),
+    FieldFlag("lr", note=f"every arm; default {PAPER_PMNIST.adn.lr:g}, a preset's per-arm "
+                         "values"),
+    FieldFlag("batch_size", note=f"default {PAPER_PMNIST.batch_size}"),
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,35 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", choices=tuple(PRESETS), default=None,
                         help="a reference protocol: paper (one-hot, 3 epochs, Adam 5e-4) or "
                              "numenta (nearest prototype, their epochs / lr per arm)")
-    parser.add_argument("--context", choices=("onehot", "prototype"), default=None,
-                        help="context of dendritic networks (the paper: onehot task id; "
-                             "Numenta: prototype)")
-    parser.add_argument("--context-infer", choices=choices_of(ContinualConfig, "context_infer"),
-                        default=None,
-                        help="prototype at test time: the task's own or the nearest to the input")
-    parser.add_argument("--context-density", type=float, default=None,
-                        help="context density that sizes the segments' init (default: "
-                             "1/tasks for onehot, 0.1 for prototype; 1.0: the old init)")
-    parser.add_argument("--context-input", action="store_true",
-                        help="give non-dendritic baselines the same context as an input")
+    add_field_flags(parser, ContinualConfig, CONTEXT_FLAGS)
     parser.add_argument("--si", choices=tuple(SI_AXIS), default="off",
                         help="synaptic intelligence (c=0.1, damping 0.1): off, on, or both")
-    parser.add_argument("--si-dendrites", action=argparse.BooleanOptionalAction, default=None,
-                        help="SI also consolidates dendritic segments (default: no, Numenta's)")
-    parser.add_argument("--first-task-identity", action=argparse.BooleanOptionalAction,
-                        default=None,
-                        help="task 0 is the unpermuted dataset (both references; presets: on)")
-    parser.add_argument("--val-fraction", type=float, default=None,
-                        help="training images held out as validation (presets: 0, train on "
-                             "all; otherwise 0.1)")
-    parser.add_argument("--reset-optimizer", action=argparse.BooleanOptionalAction,
-                        default=None, help="new Adam for every task (numenta preset: on)")
-    parser.add_argument("--hidden", type=int, nargs="+", default=None,
-                        help="hidden widths (default 2048 2048; --quick 256 256)")
-    parser.add_argument("--segments", type=int, default=None, help="dendritic segments (10)")
-    parser.add_argument("--lr", type=float, default=None,
-                        help="Adam step for every arm (5e-4; a preset's per-arm values)")
-    parser.add_argument("--batch-size", type=int, default=None, help="batch size (256)")
+    add_field_flags(parser, ContinualConfig, FIELD_FLAGS)
     tune = parser.add_argument_group("fair baselines (--tune)")
     tune.add_argument("--tune", action="store_true",
                       help="search lr x epochs per arm on the validation split, then run "

@@ -28,58 +28,38 @@ import sys
 from typing import Any, Sequence
 
 from analysis.tidy import write_tidy
-from sparsenet.experiments.common import choices_of
+from sparsenet.continual.presets import SPLIT_CIFAR
 from sparsenet.experiments.continual import ContinualConfig
 from sparsenet.models.registry import model_names
 from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
+from sparsenet.tune.flags import FieldFlag, add_field_flags
 
 CNN_MODELS = model_names(family="cnn", continual=True)  # cnn, sparse_cnn, active_dendrites_cnn
 DENDRITIC_MODELS = model_names(takes_context=True)
-# The paper's chosen settings per model (its grid search, seed 42).
-CHOSEN: dict[str, dict[str, Any]] = {
-    "cnn": dict(batch_size=64, lr=1e-3, weight_decay=1e-5),
-    "sparse_cnn": dict(batch_size=32, lr=1e-3, conv_kw=0.2, fc_kw=0.1, weight_sparsity=0.5),
-    "active_dendrites_cnn": dict(batch_size=128, lr=1e-3, conv_kw=0.2, fc_kw=0.3,
-                                 weight_sparsity=0.5, num_segments=10),
-}
-GRIDS: dict[str, dict[str, list[Any]]] = {
-    "cnn": dict(lr=[1e-5, 1e-4, 1e-3], batch_size=[32, 64, 128], weight_decay=[0.0, 1e-5, 1e-4]),
-    "sparse_cnn": dict(lr=[1e-5, 1e-4, 1e-3], batch_size=[32, 64, 128], conv_kw=[0.1, 0.2, 0.3],
-                       fc_kw=[0.1, 0.3], weight_sparsity=[0.3, 0.5, 0.7]),
-}
-GRIDS["active_dendrites_cnn"] = GRIDS["sparse_cnn"]
-FULL = dict(dataset="cifar100", seeds=5, tasks=10, patience=30, max_epochs=1000)
+FULL = dict(dataset="cifar100", seeds=5, tasks=SPLIT_CIFAR.num_tasks,
+            patience=SPLIT_CIFAR.patience, max_epochs=SPLIT_CIFAR.max_epochs)
 QUICK = dict(dataset="synthetic:3,32,32,10,600,200", seeds=1, tasks=2, patience=2, max_epochs=4)
-
-
-def _metavar(field: str) -> str:
-    """``{a,b}`` from the choices ContinualConfig declares (the config checks the value)."""
-    return "{" + ",".join(choices_of(ContinualConfig, field)) + "}"
+# Config fields exposed as flags (generated from ContinualConfig's declarations).
+FIELD_FLAGS = (
+    FieldFlag("num_tasks", flag="--tasks", note=f"default {SPLIT_CIFAR.num_tasks}"),
+    FieldFlag("patience", note=f"default {SPLIT_CIFAR.patience}"),
+    FieldFlag("max_epochs", note=f"default {SPLIT_CIFAR.max_epochs}"),
+    FieldFlag("label_remap", default="correct", config_checks=True),
+    FieldFlag("fc_init", default="density", config_checks=True),
+    FieldFlag("mask_layout", default="fan_in", config_checks=True),
+)
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(parser, default_name="dendrites_split_cifar")
-    parser.add_argument("--tasks", type=int, default=None, help="number of tasks (10)")
     parser.add_argument("--models", nargs="+", default=list(CNN_MODELS), choices=CNN_MODELS)
     parser.add_argument("--task-id-baselines", action="store_true",
                         help="also give the CNN and sparse CNN the one-hot task id as an "
                              "input, so the table compares like with like")
-    parser.add_argument("--patience", type=int, default=None,
-                        help="epochs without validation gain before a task ends (30; 0 = off)")
-    parser.add_argument("--max-epochs", type=int, default=None, help="per task (1000)")
     parser.add_argument("--no-augment", action="store_true", help="turn train augmentation off")
     parser.add_argument("--grid", action="store_true", help="the paper's searches, seed 42")
-    parser.add_argument("--label-remap", default="correct", metavar=_metavar("label_remap"),
-                        help="task labels: correct (0..k-1 per task) or paper (the paper's "
-                             "in-place relabelling of one shared label list)")
-    parser.add_argument("--fc-init", default="density", metavar=_metavar("fc_init"),
-                        help="sparse CNNs' FC init: density (rescaled for the mask's density, "
-                             "default), dense (nn.Linear's, then masked), paper (its code per "
-                             "model)")
-    parser.add_argument("--mask-layout", default="fan_in", metavar=_metavar("mask_layout"),
-                        help="sparse CNNs' FC masks: fan_in (every unit the same number of "
-                             "inputs, default) or layer (zeros anywhere in the matrix)")
+    add_field_flags(parser, ContinualConfig, FIELD_FLAGS)
     args = parser.parse_args(argv)
     fill_defaults(args, FULL, QUICK)
     if args.epochs is not None:  # a fixed budget per task instead of early stopping
@@ -94,7 +74,7 @@ SETTING_KEYS = ("batch_size", "lr", "weight_decay", "conv_kw", "fc_kw", "weight_
 def chosen_setting(model: str, key: str) -> Any:
     """The paper's chosen value of ``key`` for ``model``; the config's default otherwise."""
     default = {f: getattr(ContinualConfig, f) for f in SETTING_KEYS}
-    return CHOSEN[model].get(key, default[key])
+    return SPLIT_CIFAR.chosen[model].get(key, default[key])
 
 
 def context_of(model: str, task_id: bool) -> str:
@@ -140,7 +120,7 @@ def final_sweep(args: argparse.Namespace, models: Sequence[str], task_id: bool) 
 def grid_sweep(args: argparse.Namespace, model: str) -> Sweep:
     """The paper's search for one model: one seed (42), every combination."""
     return Sweep(base=base_config(args, model, False, seed=42),
-                 axes=dict(GRIDS[model]))
+                 axes={key: list(values) for key, values in SPLIT_CIFAR.grids[model].items()})
 
 
 def planned_sweeps(args: argparse.Namespace) -> Plan:

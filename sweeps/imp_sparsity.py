@@ -18,9 +18,19 @@ from analysis.tidy import write_tidy
 from sparsenet.experiments.common import choices_of
 from sparsenet.experiments.imp import IMPConfig
 from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
+from sparsenet.tune.flags import FieldFlag, add_field_flags, given_fields
 
 FULL = dict(dataset="mnist", seeds=7)  # rounds, rate and epochs come from the preset
 QUICK = dict(dataset="digits", seeds=1, epochs=4, rounds=5, prune_rate=0.5)
+
+
+# Config fields exposed as flags (generated: name, type, choices, range and help come from
+# IMPConfig); a flag left out keeps the preset's value.
+FIELD_FLAGS = (FieldFlag("rounds", note="preset's"),
+               FieldFlag("rate_conv", flag="--prune-rate-conv"),
+               FieldFlag("scope"), FieldFlag("rewind_iter", note="preset's"))
+PROTOCOL_FLAGS = (FieldFlag("rewind_scope", note="preset's"), "alias_biases", "save_network",
+                  "eval_before_epoch", "val_fraction")
 
 
 def build(argv: Sequence[str] | None) -> Plan:
@@ -32,54 +42,22 @@ def build(argv: Sequence[str] | None) -> Plan:
                         choices=choices_of(IMPConfig, "ticket"),
                         help="ticket kinds (grid axis)")
     parser.add_argument("--preset", default="bain2022", choices=choices_of(IMPConfig, "preset"))
-    parser.add_argument("--rounds", type=int, default=None, help="pruning rounds (preset's)")
     parser.add_argument("--prune-rate", type=float, default=None,
                         help="fraction of surviving FC weights pruned per round, hidden and "
                              "output alike (preset's)")
-    parser.add_argument("--prune-rate-conv", type=float, default=None,
-                        help="per-round rate of conv layers (needs a policy that prunes them)")
-    parser.add_argument("--scope", choices=choices_of(IMPConfig, "scope"), default=None)
-    parser.add_argument("--rewind-iter", type=int, default=None,
-                        help="rewind winning tickets to this iteration (0 = init, preset's)")
+    specs = add_field_flags(parser, IMPConfig, FIELD_FLAGS)
     protocol = parser.add_argument_group(
         "protocol", "the paper's code differs from sparsenet's defaults here (docs/fidelity.md); "
         "--preset bain2022_code sets all of these to the paper's code")
-    protocol.add_argument("--rewind-scope", choices=choices_of(IMPConfig, "rewind_scope"),
-                          default=None,
-                          help="what a rewind restores (preset's; paper on conv nets: "
-                               "prunable+biases, conv weights keep training)")
-    protocol.add_argument("--alias-biases", action=argparse.BooleanOptionalAction, default=None,
-                          help="reproduce the paper's bug: trained biases kept after the "
-                               "first rewind")
-    protocol.add_argument("--save-network", choices=choices_of(IMPConfig, "save_network"),
-                          default=None,
-                          help="which network of a round the ticket file holds (noise test): "
-                               "last (default), best_val, best_test (the paper's)")
-    protocol.add_argument("--eval-before-epoch", action=argparse.BooleanOptionalAction,
-                          default=None, help="measure before each epoch as the paper does "
-                                             "(its last epoch is never measured)")
-    protocol.add_argument("--val-fraction", type=float, default=None,
-                          help="validation split carved from the training set (0 = train on "
-                               "all of it, as the paper; selection then uses the test set)")
+    specs += add_field_flags(protocol, IMPConfig, PROTOCOL_FLAGS)
     args = parser.parse_args(argv)
     fill_defaults(args, FULL, QUICK)
-    overrides = {"dataset": args.dataset, "arch": args.arch[0], "ticket": args.tickets[0]}
+    overrides = {"dataset": args.dataset, "arch": args.arch[0], "ticket": args.tickets[0],
+                 **given_fields(args, specs)}
     if args.epochs is not None:
         overrides["epochs_per_round"] = args.epochs
-    if args.rounds is not None:
-        overrides["rounds"] = args.rounds
     if args.prune_rate is not None:
         overrides.update(rate_hidden=args.prune_rate, rate_output=args.prune_rate)
-    if args.prune_rate_conv is not None:
-        overrides["rate_conv"] = args.prune_rate_conv
-    if args.scope is not None:
-        overrides["scope"] = args.scope
-    if args.rewind_iter is not None:
-        overrides["rewind_iter"] = args.rewind_iter
-    for flag in ("rewind_scope", "alias_biases", "save_network", "eval_before_epoch",
-                 "val_fraction"):
-        if getattr(args, flag) is not None:
-            overrides[flag] = getattr(args, flag)
     try:
         base = IMPConfig.from_preset(args.preset, **overrides)
     except ValueError as err:

@@ -28,15 +28,28 @@ from analysis.tidy import write_tidy
 from sparsenet.data.noise import NOISE_TYPES
 from sparsenet.experiments.common import choices_of
 from sparsenet.schema import PARAMS_FILE, ticket_file
-from sparsenet.experiments.noise import (CONTROL_KINDS, DEFAULT_LEVELS,
-                                         DEFAULT_PRUNED_FRACTIONS, NUMENTA_KINDS,
+from sparsenet.experiments.noise import (CONTROL_KINDS, DEFAULT_LEVELS, NUMENTA_KINDS,
                                          NUMENTA_LEVELS, NUMENTA_NOISE_TYPES, ControlConfig,
                                          NoiseConfig, numenta_recipe)
+from sparsenet.pruning import get_preset
 from sparsenet.storage import StorageError, is_uri, location
 from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
+from sparsenet.tune.flags import FIELD_DEFAULT, FieldFlag, add_field_flags
 
-FULL = dict(dataset="mnist", seeds=7, epochs=35)
+FULL = dict(dataset="mnist", seeds=7, epochs=get_preset("bain2022").epochs_per_round)
 QUICK = dict(dataset="digits", seeds=2, epochs=4)
+
+
+# Config fields exposed as flags (generated from NoiseConfig's and ControlConfig's
+# declarations).
+NOISE_FLAGS = (FieldFlag("pruned_fractions", flag="--pruned", default=FIELD_DEFAULT),
+               FieldFlag("levels", note=f"default {list(DEFAULT_LEVELS)}"),
+               FieldFlag("noise_types", note="default: all"))
+CONTROL_FLAGS = (
+    FieldFlag("weight_sparsity", flag="--control-weight-sparsity", default=FIELD_DEFAULT),
+    FieldFlag("kw_fraction", flag="--control-kw", default=FIELD_DEFAULT),
+    FieldFlag("hidden", flag="--control-hidden", default=FIELD_DEFAULT),
+)
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -46,13 +59,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="an IMP experiment folder (STORAGE/NAME of sweeps/imp_sparsity.py)")
     parser.add_argument("--controls", action="store_true",
                         help="also train and evaluate the control networks")
-    parser.add_argument("--pruned", type=float, nargs="+", default=list(DEFAULT_PRUNED_FRACTIONS),
-                        help="pruned fractions whose nearest rounds are evaluated")
-    parser.add_argument("--levels", type=float, nargs="+", default=None,
-                        help=f"noise levels (default {list(DEFAULT_LEVELS)})")
-    parser.add_argument("--noise-types", nargs="+", default=None,
-                        choices=choices_of(NoiseConfig, "noise_types"),
-                        help="noise types (default: all)")
+    add_field_flags(parser, NoiseConfig, NOISE_FLAGS)
     parser.add_argument("--numenta-noise", action="store_true",
                         help="Numenta's protocol: noise type numenta (mean + 2 sigma), levels "
                              "0 to 0.5 step 0.05, unless --levels / --noise-types are given")
@@ -60,11 +67,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
                         choices=choices_of(ControlConfig, "kind"),
                         help=f"default: the MLP controls; {', '.join(NUMENTA_KINDS)} are "
                              f"Numenta's CNN-2 networks, trained with Numenta's recipe")
-    parser.add_argument("--control-weight-sparsity", type=float, default=0.7,
-                        help="fraction of FC weights zeroed in weight-sparse controls")
-    parser.add_argument("--control-kw", type=float, default=0.1,
-                        help="k-winners fraction of activation-sparse controls")
-    parser.add_argument("--control-hidden", type=int, nargs="+", default=[300, 100])
+    add_field_flags(parser, ControlConfig, CONTROL_FLAGS)
     args = parser.parse_args(argv)
     if args.imp_results is None and not args.controls:
         raise SweepError("nothing to do: give --imp-results DIR and/or --controls")

@@ -1,4 +1,5 @@
-"""Protocol presets for permuted-MNIST comparisons: the paper's and Numenta's settings.
+"""The continual studies' chosen values, each once with its source: permuted-MNIST protocol
+presets (the paper's and Numenta's) and the paper's split-CIFAR settings.
 
 A preset is what a reference code fixes besides the network: the context, how the
 segments are initialised, the data protocol and, per arm (model, with or without SI), the
@@ -17,6 +18,11 @@ learning rate and epochs per task. Values are read from the reference codes:
   epochs, Adam 5e-4 kept across tasks, width 2000, c = damping = 0.1, path integral of the
   total gradient, penalty from the third task on). Sparse-only and dendrites-only arms
   have no published 10-task configuration: they get the ADN's values.
+
+``PAPER_PMNIST`` is the paper's 10-task ADN run; ``ContinualConfig``'s and the permuted
+sweep's defaults read its learning rate, epochs per task and batch size from here.
+``SPLIT_CIFAR`` holds the paper's split-CIFAR-100 protocol and, per network, the values its
+grid search chose; the sweep, the model registry and ``CifarBackbone`` read them from here.
 """
 
 from __future__ import annotations
@@ -109,7 +115,19 @@ class Preset:
         return out
 
 
-_PAPER_ADN = ArmValues(5e-4, 3, "bainro/active_dendrites adn_pmnist.py")
+@dataclass(frozen=True)
+class PaperPmnist:
+    """The paper's permuted-MNIST ADN run (``adn_pmnist.py``): Adam ``lr`` for
+    ``epochs_per_task`` epochs, batch ``batch_size``, ``num_tasks`` tasks."""
+
+    adn: ArmValues
+    batch_size: int
+    num_tasks: int
+
+
+PAPER_PMNIST = PaperPmnist(adn=ArmValues(5e-4, 3, "bainro/active_dendrites adn_pmnist.py"),
+                           batch_size=256, num_tasks=10)
+_PAPER_ADN = PAPER_PMNIST.adn
 _ADN = "numenta/nupic.research projects/dendrites/permutedMNIST/experiments/prototype.py"
 _MLP = "numenta/nupic.research projects/dendrites/permutedMNIST/experiments/mlp.py"
 _SI = "numenta/nupic.research projects/dendrites/permutedMNIST/experiments/si_prototype.py"
@@ -117,7 +135,7 @@ _SI = "numenta/nupic.research projects/dendrites/permutedMNIST/experiments/si_pr
 PRESETS: dict[str, Preset] = {
     "paper": Preset(
         name="paper", context="onehot", context_infer="oracle", context_density=0.05,
-        batch_size=256, reset_optimizer=False, values={"adn": {0: _PAPER_ADN}}),
+        batch_size=PAPER_PMNIST.batch_size, reset_optimizer=False, values={"adn": {0: _PAPER_ADN}}),
     "numenta": Preset(
         name="numenta", context="prototype", context_infer="nearest", context_density=0.1,
         batch_size=256, reset_optimizer=True,
@@ -133,6 +151,44 @@ PRESETS: dict[str, Preset] = {
                       "si_xi": 0.1, "si_grad": "total", "si_start_task": 2,
                       "si_dendrites": False}),
 }
+
+
+@dataclass(frozen=True)
+class SplitCifar:
+    """The paper's split-CIFAR-100 protocol and chosen settings (``source``).
+
+    ``chosen``: per network, the values its grid search (seed 42) picked; ``grids``: those
+    searches; early stopping with ``patience`` (at most ``max_epochs`` per task) over
+    ``num_tasks`` tasks."""
+
+    chosen: dict[str, dict[str, Any]]
+    grids: dict[str, dict[str, tuple[Any, ...]]]
+    num_tasks: int
+    patience: int
+    max_epochs: int
+    source: str
+
+    def model_defaults(self, model: str) -> dict[str, Any]:
+        """The chosen values that are options of the network itself (not training's)."""
+        return {k: v for k, v in self.chosen[model].items()
+                if k not in ("batch_size", "lr", "weight_decay")}
+
+
+_SPLIT_SEARCH = dict(lr=(1e-5, 1e-4, 1e-3), batch_size=(32, 64, 128))
+_SPARSE_SEARCH = dict(**_SPLIT_SEARCH, conv_kw=(0.1, 0.2, 0.3), fc_kw=(0.1, 0.3),
+                      weight_sparsity=(0.3, 0.5, 0.7))
+SPLIT_CIFAR = SplitCifar(
+    chosen={
+        "cnn": dict(batch_size=64, lr=1e-3, weight_decay=1e-5),
+        "sparse_cnn": dict(batch_size=32, lr=1e-3, conv_kw=0.2, fc_kw=0.1, weight_sparsity=0.5),
+        "active_dendrites_cnn": dict(batch_size=128, lr=1e-3, conv_kw=0.2, fc_kw=0.3,
+                                     weight_sparsity=0.5, num_segments=10),
+    },
+    grids={"cnn": dict(**_SPLIT_SEARCH, weight_decay=(0.0, 1e-5, 1e-4)),
+           "sparse_cnn": _SPARSE_SEARCH, "active_dendrites_cnn": _SPARSE_SEARCH},
+    num_tasks=10, patience=30, max_epochs=1000,
+    source="bainro/active_dendrites cnn_split_cifar.py, sparse_split_cifar.py, "
+           "adn_split_cifar.py (grid search on seed 42; early stopping on the test set)")
 
 
 def get_preset(name: str) -> Preset:

@@ -21,6 +21,7 @@ C = TypeVar("C")
 
 _NESTED = "sparsenet.nested"
 _CHOICES, _RANGE, _WHAT = "sparsenet.choices", "sparsenet.range", "sparsenet.what"
+_HELP = "sparsenet.help"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,11 +51,15 @@ class Range:
 
 
 def option(default: Any, *, choices: Iterable[Any] | None = None, range: Range | None = None,
-           what: str | None = None) -> Any:
+           what: str | None = None, help: str | None = None) -> Any:
     """A config field whose allowed values are declared once: ``Config.__post_init__``
     checks them (every element of a tuple value; ``None`` passes when it is the default)
-    and CLIs read them back with :func:`choices_of`. ``what`` names it in the error."""
+    and CLIs read them back with :func:`choices_of`. ``what`` names it in the error;
+    ``help`` says what it means: a sweep's flag for the field is generated from these
+    (``sparsenet.tune.flags``), so adding an option is adding a field."""
     metadata: dict[str, Any] = {}
+    if help is not None:
+        metadata[_HELP] = help
     if choices is not None:
         metadata[_CHOICES] = tuple(choices)
     if range is not None:
@@ -68,6 +73,28 @@ def choices_of(cls: type, name: str) -> tuple[Any, ...]:
     """The choices field ``name`` of config class ``cls`` declares (for ``argparse``)."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     return fields[name].metadata[_CHOICES]
+
+
+def help_of(cls: type, name: str) -> str:
+    """The help text field ``name`` of config class ``cls`` declares ('' if none)."""
+    return _field(cls, name).metadata.get(_HELP, "")
+
+
+def range_of(cls: type, name: str) -> Range | None:
+    """The range field ``name`` of config class ``cls`` declares (None if none)."""
+    return _field(cls, name).metadata.get(_RANGE)
+
+
+def declared_choices(cls: type, name: str) -> tuple[Any, ...] | None:
+    """The choices field ``name`` declares, or None (:func:`choices_of` requires them)."""
+    return _field(cls, name).metadata.get(_CHOICES)
+
+
+def _field(cls: type, name: str) -> dataclasses.Field:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if name not in fields:
+        raise KeyError(f"{cls.__name__} has no field {name!r}")
+    return fields[name]
 
 
 def check_fields(config: Any) -> None:

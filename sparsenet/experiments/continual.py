@@ -38,6 +38,7 @@ import torch
 from sparsenet.continual.contexts import (CONTEXT_KINDS, INFER_MODES, PrototypeContext,
                                           build_contexts)
 from sparsenet.continual.metrics import AccuracyMatrix, bwt, forgetting, mean_accuracy
+from sparsenet.continual.presets import PAPER_PMNIST, SPLIT_CIFAR
 from sparsenet.continual.si import SI_GRADS, SynapticIntelligence
 from sparsenet.data.streams import LABEL_REMAPS
 from sparsenet.engine import evaluate, setup_torch, train_epoch
@@ -63,7 +64,8 @@ STATE_VERSION = 2
 
 @dataclass
 class ContinualConfig(Config):
-    """One continual run. Defaults: the paper's 10-task permuted MNIST ADN (one-hot context).
+    """One continual run. Defaults: the paper's 10-task permuted MNIST ADN (one-hot context;
+    its numbers are read from ``PAPER_PMNIST`` in sparsenet/continual/presets.py).
 
     Model fields left ``None`` are not passed to the model (it uses its own default);
     unknown or unsupported ones are rejected by the model registry.
@@ -73,14 +75,14 @@ class ContinualConfig(Config):
 
     dataset: str = "mnist"
     stream: str = option("permuted", choices=STREAMS)
-    num_tasks: int = option(10, range=Range(low=1))
+    num_tasks: int = option(PAPER_PMNIST.num_tasks, range=Range(low=1), help="number of tasks")
     # split only; None: num_classes // num_tasks
     classes_per_task: int | None = option(None, range=Range(low=1))
     model: str = "active_dendrites_mlp"
-    hidden: tuple[int, ...] | None = None
+    hidden: tuple[int, ...] | None = option(None, help="hidden widths")
     kw_fraction: float | None = option(None, range=Range(0, 1))
     weight_sparsity: float | None = option(None, range=Range(0, 1))
-    num_segments: int | None = option(None, range=Range(low=1))
+    num_segments: int | None = option(None, range=Range(low=1), help="dendritic segments")
     dendrite_sparsity: float | None = option(None, range=Range(0, 1))
     conv_channels: tuple[int, ...] | None = None
     conv_kw: float | None = option(None, range=Range(0, 1))
@@ -90,38 +92,57 @@ class ContinualConfig(Config):
     hidden_input_density: float | None = option(None, range=Range(0, 1, low_open=True))
     # per-epoch decay of boost_strength
     boost_strength_factor: float | None = option(None, range=Range(0, 1))
-    # sparse CNNs' FC init: density (default), dense, paper
-    fc_init: str | None = option(None, choices=FC_INITS)
-    # sparse CNNs' FC masks: fan_in (default) or layer
-    mask_layout: str | None = option(None, choices=MASK_LAYOUTS)
-    # split only; "paper": the paper's relabelling bug
-    label_remap: str = option("correct", choices=LABEL_REMAPS)
-    # segment init; None: by context (see resolve)
-    context_density: float | None = option(None, range=Range(0, 1, low_open=True))
-    context: str = option("onehot", choices=CONTEXT_KINDS)
-    context_infer: str = option("oracle", choices=INFER_MODES)
-    context_input: bool = False  # baselines: feed the context to a network without dendrites
+    fc_init: str | None = option(
+        None, choices=FC_INITS,
+        help="sparse CNNs' FC init: density (rescaled for the mask's density, default), dense "
+             "(nn.Linear's, then masked), paper (its code per model)")
+    mask_layout: str | None = option(
+        None, choices=MASK_LAYOUTS,
+        help="sparse CNNs' FC masks: fan_in (every unit the same number of inputs, default) "
+             "or layer (zeros anywhere in the matrix)")
+    label_remap: str = option(
+        "correct", choices=LABEL_REMAPS,
+        help="split tasks' labels: correct (0..k-1 per task) or paper (the paper's in-place "
+             "relabelling of one shared label list)")
+    context_density: float | None = option(
+        None, range=Range(0, 1, low_open=True),
+        help="context density that sizes the segments' init (None: 1/tasks for onehot, 0.1 "
+             "for prototype; 1.0: the old init)")
+    context: str = option("onehot", choices=CONTEXT_KINDS,
+                          help="context of dendritic networks (the paper: onehot task id; "
+                               "Numenta: prototype)")
+    context_infer: str = option(
+        "oracle", choices=INFER_MODES,
+        help="prototype at test time: the task's own or the nearest to the input")
+    context_input: bool = option(
+        False, help="give non-dendritic baselines the same context as an input")
     si: bool = False
     si_c: float = option(0.1, range=Range(low=0))
     si_xi: float = option(0.1, range=Range(low=0, low_open=True))
-    si_dendrites: bool = False  # SI also consolidates dendritic segments (Numenta: no)
+    si_dendrites: bool = option(
+        False, help="SI also consolidates dendritic segments (default: no, Numenta's)")
     si_clip: bool = True  # per-task importance clipped at zero (Zenke et al., Numenta)
     # path integral of the task gradient (Zenke) or "total" (Numenta)
     si_grad: str = option("task", choices=SI_GRADS)
     # first penalised task; Numenta's mixin: 2
     si_start_task: int = option(1, range=Range(low=1))
-    lr: float = option(5e-4, range=Range(low=0, low_open=True))
+    lr: float = option(PAPER_PMNIST.adn.lr, range=Range(low=0, low_open=True),
+                       help="Adam step")
     weight_decay: float = option(0.0, range=Range(low=0))
-    batch_size: int = option(256, range=Range(low=1))
-    epochs_per_task: int = option(3, range=Range(low=1))
-    patience: int = option(0, range=Range(low=0))  # 0: early stopping off
-    max_epochs: int = option(1000, range=Range(low=1))  # per task, with early stopping
-    reset_optimizer: bool = False
+    batch_size: int = option(PAPER_PMNIST.batch_size, range=Range(low=1), help="batch size")
+    epochs_per_task: int = option(PAPER_PMNIST.adn.epochs_per_task, range=Range(low=1))
+    patience: int = option(0, range=Range(low=0),
+                           help="epochs without validation gain before a task ends (0 = off)")
+    max_epochs: int = option(SPLIT_CIFAR.max_epochs, range=Range(low=1),
+                             help="per task, with early stopping")
+    reset_optimizer: bool = option(False, help="new Adam for every task")
     augment: bool = False  # CIFAR-style flips + affine on training batches
-    val_fraction: float = option(0.1, range=Range(0, 1, high_open=True))
+    val_fraction: float = option(0.1, range=Range(0, 1, high_open=True),
+                                 help="training images held out as validation")
     # split the accuracy matrix is measured on ("val": searches)
     eval_split: str = option("test", choices=EVAL_SPLITS)
-    first_task_identity: bool = False  # task 0 unpermuted, as both reference codes
+    first_task_identity: bool = option(
+        False, help="task 0 is the unpermuted dataset (both references)")
     eval_batch_size: int = option(1000, range=Range(low=1))
     seed: int = 0
     arm: str = ""  # label of the comparison arm (set by sweeps; echoed in results)

@@ -43,9 +43,14 @@ STATE_VERSION = 2
 _MASK_STREAM, _REINIT_STREAM = 1, 2
 
 
+# The defaults are preset bain2022's for a fully connected network: its numbers (and their
+# source) live once, in sparsenet/pruning/presets.py.
+_PAPER = get_preset("bain2022", "lenet300_100")
+
+
 @dataclass
 class IMPConfig(Config):
-    """Defaults are the paper's (``bain2022``) LeNet-300-100 settings."""
+    """Defaults are the paper's (``bain2022``) LeNet-300-100 settings, read from its preset."""
 
     kind: ClassVar[str] = "imp"
 
@@ -53,26 +58,40 @@ class IMPConfig(Config):
     arch: str = "lenet300_100"
     ticket: str = option("winning", choices=TICKET_KINDS, what="ticket kind")
     seed: int = 0
-    rounds: int = option(35, range=Range(low=0))
-    epochs_per_round: int = option(35, range=Range(low=1))
-    rate_conv: float = 0.0
-    rate_hidden: float = 0.125
-    rate_output: float = 0.125
-    scope: str = option("layer", choices=SCOPES, what="prune scope")
-    policy: str = option("fc", choices=POLICIES, what="prune policy")
-    rewind_iter: int = option(0, range=Range(low=0))
-    lr: float = option(1.2e-3, range=Range(low=0, low_open=True))
-    weight_decay: float = option(1e-4, range=Range(low=0))
-    batch_size: int = option(200, range=Range(low=1))
-    # 0: train on the whole training set (no validation split)
-    val_fraction: float = option(0.1, range=Range(0, 1, high_open=True))
+    rounds: int = option(_PAPER.rounds, range=Range(low=0), help="pruning rounds")
+    epochs_per_round: int = option(_PAPER.epochs_per_round, range=Range(low=1))
+    rate_conv: float = option(_PAPER.rates.conv,
+                              help="per-round rate of conv layers (needs a policy that "
+                                   "prunes them)")
+    rate_hidden: float = option(_PAPER.rates.hidden)
+    rate_output: float = option(_PAPER.rates.output)
+    scope: str = option(_PAPER.scope, choices=SCOPES, what="prune scope",
+                        help="rank weights per layer or over the whole network")
+    policy: str = option(_PAPER.policy, choices=POLICIES, what="prune policy")
+    rewind_iter: int = option(_PAPER.rewind_iter, range=Range(low=0),
+                              help="rewind winning tickets to this iteration (0 = init)")
+    lr: float = option(_PAPER.lr, range=Range(low=0, low_open=True))
+    weight_decay: float = option(_PAPER.weight_decay, range=Range(low=0))
+    batch_size: int = option(_PAPER.batch_size, range=Range(low=1))
+    val_fraction: float = option(
+        _PAPER.val_fraction, range=Range(0, 1, high_open=True),
+        help="validation split carved from the training set (0 = train on all of it, as "
+             "the paper; selection then uses the test set)")
     eval_batch_size: int = option(1000, range=Range(low=1))
-    # all | prunable | prunable+biases (the paper's, conv nets)
-    rewind_scope: str = option("all", choices=REWIND_SCOPES, what="rewind scope")
-    alias_biases: bool = False  # the paper's bug: biases not rewound after the first rewind
-    # last | best_val | best_test (the paper's) network of a round
-    save_network: str = option("last", choices=SAVE_NETWORKS)
-    eval_before_epoch: bool = False  # the paper measures before each epoch, never the last one
+    rewind_scope: str = option(
+        _PAPER.rewind_scope, choices=REWIND_SCOPES, what="rewind scope",
+        help="what a rewind restores (paper on conv nets: prunable+biases, conv weights keep "
+             "training)")
+    alias_biases: bool = option(
+        _PAPER.alias_biases,
+        help="reproduce the paper's bug: trained biases kept after the first rewind")
+    save_network: str = option(
+        _PAPER.save_network, choices=SAVE_NETWORKS,
+        help="which network of a round the ticket file holds (noise test): last (default), "
+             "best_val, best_test (the paper's)")
+    eval_before_epoch: bool = option(
+        _PAPER.eval_before_epoch,
+        help="measure before each epoch as the paper does (its last epoch is never measured)")
     fused_optimizer: bool = True  # fused Adam kernel (same maths, less time per step)
     # a label only: which preset the values came from
     preset: str | None = option(None, choices=PRESET_NAMES)

@@ -37,7 +37,7 @@ from sparsenet.experiments.common import (Config, Range, capture_rng, check_choi
                                           restore_rng, seeded_model)
 from sparsenet.models.layers import update_boost_strength
 from sparsenet.models.masks import MaskEnforcer, random_mask, set_mask
-from sparsenet.pruning import prunable_layers, sparsity_stats
+from sparsenet.pruning import get_preset, prunable_layers, sparsity_stats
 from sparsenet.pruning.ticket_files import load_ticket, read_ticket
 # Result keys and network names are built only by the contract module (docs/architecture.md).
 from sparsenet.schema import (CONTROL_KINDS, CONTROL_PREFIX, NUMENTA_KINDS, DENSE, TICKETS_DIR,  # noqa: F401
@@ -54,6 +54,8 @@ NUMENTA_LEVELS = tuple(round(0.05 * i, 2) for i in range(11))
 NUMENTA_NOISE_TYPES = ("numenta",)
 OPTIMIZERS = ("adam", "sgd")
 STATE_VERSION = 1
+# The controls train on the IMP study's budget: preset bain2022 (its numbers live there).
+_PAPER = get_preset("bain2022", "lenet300_100")
 _NOISE_STREAM, _MASK_STREAM = 11, 12
 
 
@@ -100,7 +102,8 @@ def numenta_recipe(kind: str) -> dict[str, Any]:
 
 @dataclass
 class ControlConfig:
-    """A control network trained from scratch (defaults: the paper's LeNet-300-100 budget).
+    """A control network trained from scratch (defaults: the paper's LeNet-300-100 budget,
+    read from preset ``bain2022``, sparsenet/pruning/presets.py).
 
     ``weight_sparsity`` zeroes that fraction of every fully connected layer's weights
     (output included, like IMP's "fc" policy) at random, so the weight count matches a
@@ -118,16 +121,19 @@ class ControlConfig:
     kind: str = option("dense", choices=ALL_CONTROL_KINDS, what="control kind")
     dataset: str = "mnist"
     seed: int = 0
-    hidden: tuple[int, ...] = (300, 100)
-    weight_sparsity: float = option(0.7, range=Range(0, 1, high_open=True),
-                                    what="control weight_sparsity")
-    kw_fraction: float = option(0.1, range=Range(0, 1, low_open=True), what="control kw_fraction")
+    hidden: tuple[int, ...] = option((300, 100), help="hidden widths of the MLP controls")
+    weight_sparsity: float = option(
+        0.7, range=Range(0, 1, high_open=True), what="control weight_sparsity",
+        help="fraction of FC weights zeroed in weight-sparse controls")
+    kw_fraction: float = option(0.1, range=Range(0, 1, low_open=True), what="control kw_fraction",
+                                help="k-winners fraction of activation-sparse controls")
     boost_strength: float = option(0.0, range=Range(low=0), what="control boost_strength")
-    epochs: int = option(35, range=Range(low=1), what="control epochs")
-    lr: float = option(1.2e-3, range=Range(low=0, low_open=True), what="control lr")
-    weight_decay: float = option(1e-4, range=Range(low=0), what="control weight_decay")
-    batch_size: int = option(200, range=Range(low=1), what="control batch_size")
-    val_fraction: float = option(0.1, range=Range(0, 1, high_open=True),
+    epochs: int = option(_PAPER.epochs_per_round, range=Range(low=1), what="control epochs")
+    lr: float = option(_PAPER.lr, range=Range(low=0, low_open=True), what="control lr")
+    weight_decay: float = option(_PAPER.weight_decay, range=Range(low=0),
+                                 what="control weight_decay")
+    batch_size: int = option(_PAPER.batch_size, range=Range(low=1), what="control batch_size")
+    val_fraction: float = option(_PAPER.val_fraction, range=Range(0, 1, high_open=True),
                                  what="control val_fraction")
     boost_strength_factor: float = option(1.0, range=Range(0, 1),
                                           what="control boost_strength_factor")
@@ -171,13 +177,14 @@ class NoiseConfig(Config):
     kind: ClassVar[str] = "noise"
     imp_dir: str | None = None
     control: ControlConfig | None = nested(ControlConfig)
-    pruned_fractions: tuple[float, ...] = option(DEFAULT_PRUNED_FRACTIONS,
-                                                 range=Range(0, 1, True, True),
-                                                 what="pruned fractions")
+    pruned_fractions: tuple[float, ...] = option(
+        DEFAULT_PRUNED_FRACTIONS, range=Range(0, 1, True, True), what="pruned fractions",
+        help="pruned fractions whose nearest rounds are evaluated")
     include_dense: bool = True
     noise_types: tuple[str, ...] = option(NOISE_TYPES, choices=ALL_NOISE_TYPES,
-                                          what="noise type")
-    levels: tuple[float, ...] = option(DEFAULT_LEVELS, range=Range(0, 1), what="noise levels")
+                                          what="noise type", help="noise types")
+    levels: tuple[float, ...] = option(DEFAULT_LEVELS, range=Range(0, 1), what="noise levels",
+                                       help="noise levels")
     noise_seed: int = 0
     eval_batch_size: int = option(1000, range=Range(low=1))
 

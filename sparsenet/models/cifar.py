@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sparsenet.continual.presets import SPLIT_CIFAR
 from sparsenet.models.base import (Network, check_context_dim, check_fraction,
                                    check_sparsity)
 from sparsenet.models.conv import check_input_shape, pooled_size
@@ -54,18 +55,13 @@ def fc_init_bound(fc_init: str, variant: str, weight_sparsity: float, fan_in: in
     # the paper's sparse CNN: input density 1 - (1 - s) = s, weight density 1 - s
     return 1.0 / math.sqrt(weight_sparsity * (1.0 - weight_sparsity) * fan_in)
 
-# The paper's chosen settings (seed-42 grid search): sparse 0.2 / 0.1 / 0.5, ADN 0.2 / 0.3 / 0.5.
-_SPARSE_DEFAULTS = {
-    "sparse_cnn": {"conv_kw": 0.2, "fc_kw": 0.1, "weight_sparsity": 0.5},
-    "active_dendrites_cnn": {"conv_kw": 0.2, "fc_kw": 0.3, "weight_sparsity": 0.5},
-}
-
 
 class CifarBackbone(Network):
     """The split-CIFAR network; ``variant`` picks cnn / sparse_cnn / active_dendrites_cnn.
 
-    Sparsity options left as None take the variant's paper defaults; setting them on the
-    dense ``cnn`` is an error. ``context_input`` (cnn, sparse_cnn) concatenates the context
+    Sparsity options (and ``num_segments``) left as None take the values the paper's grid
+    search chose for the variant (``SPLIT_CIFAR`` in sparsenet/continual/presets.py);
+    setting them on the dense ``cnn`` is an error. ``context_input`` (cnn, sparse_cnn) concatenates the context
     to the first FC layer's input so baselines can be given the task id too.
     """
 
@@ -101,7 +97,7 @@ class CifarBackbone(Network):
                 raise ValueError(f"variant 'cnn' is dense ReLU; {given} apply to sparse_cnn / "
                                  f"active_dendrites_cnn")
         else:
-            d = _SPARSE_DEFAULTS[variant]
+            d = SPLIT_CIFAR.model_defaults(variant)
             conv_kw = d["conv_kw"] if conv_kw is None else conv_kw
             fc_kw = d["fc_kw"] if fc_kw is None else fc_kw
             weight_sparsity = d["weight_sparsity"] if weight_sparsity is None else weight_sparsity
@@ -115,7 +111,9 @@ class CifarBackbone(Network):
         if dendritic and context_input:
             raise ValueError("active_dendrites_cnn gets the context through its dendrites; "
                              "context_input applies to cnn / sparse_cnn")
-        num_segments = 10 if num_segments is None else int(num_segments)
+        if num_segments is None:
+            num_segments = SPLIT_CIFAR.model_defaults("active_dendrites_cnn")["num_segments"]
+        num_segments = int(num_segments)
         if dendritic and num_segments < 1:
             raise ValueError(f"num_segments must be >= 1, got {num_segments}")
         self.dendritic = dendritic

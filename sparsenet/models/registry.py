@@ -19,7 +19,8 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
-from sparsenet.models.cifar import _SPARSE_DEFAULTS, CifarBackbone
+from sparsenet.continual.presets import SPLIT_CIFAR
+from sparsenet.models.cifar import CifarBackbone
 from sparsenet.models.conv import ConvN, MnistConv, check_input_shape
 from sparsenet.models.mlp import MLP, LeNet300_100
 from sparsenet.models.whydense import WhyDenseCNN
@@ -111,11 +112,11 @@ register("cnn", CifarBackbone, "cnn", continual=True, fixed={"variant": "cnn"}, 
          without=(*_CNN_DENSE, *KWINNERS, *DENDRITES))
 register("sparse_cnn", CifarBackbone, "cnn", continual=True, prunable=_CONV,
          fixed={"variant": "sparse_cnn"}, without=DENDRITES,
-         defaults=_SPARSE_DEFAULTS["sparse_cnn"])
+         defaults=SPLIT_CIFAR.model_defaults("sparse_cnn"))
 register("active_dendrites_cnn", CifarBackbone, "cnn", continual=True, takes_context=True,
          prunable=_CONV, fixed={"variant": "active_dendrites_cnn"},
          without=("context_input", "context_density"),
-         defaults={**_SPARSE_DEFAULTS["active_dendrites_cnn"], "num_segments": 10})
+         defaults=SPLIT_CIFAR.model_defaults("active_dendrites_cnn"))
 register("numenta_cnn2_dense", WhyDenseCNN, "whydense", prunable=_CONV,
          without=("conv_kw", "fc_kw", "conv_weight_density", "fc_weight_density",
                   "kernel_size", *KWINNERS))

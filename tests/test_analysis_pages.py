@@ -89,16 +89,24 @@ def test_page_numbers_come_from_the_tidy_csv(tmp_path):
     assert "97.62" not in text
 
 
-def test_claims_rows_are_the_claims_of_the_folder(tmp_path):
-    """Catches claims rows taken from another claim or left out: the page shows claim 1's
-    rows computed from the tidy CSV (winning vs random at 2.0x: +2.62 points) and no
-    "not run" rows of the claims the folder has no data for."""
+def test_claims_rows_are_the_claims_of_the_page(tmp_path):
+    """Catches claims rows of another claim on a page (the claim filter dropped) and "not
+    run" rows shown for a claim the folder has no data for (the not-run filter dropped):
+    the claim-1 page shows claim 1's rows computed from the tidy CSV (winning vs random at
+    2.0x: +2.62 points), a claim-3 page on the same folder shows none."""
     _imp_folder(tmp_path)
-    (page,) = build_pages(_manifest(tmp_path))
+    manifest = _manifest(tmp_path)
+    (page,) = build_pages(manifest)
     text = page.read_text()
     assert "winning vs random tickets at 2.0x" in text
     assert "+2.62 points" in text
     assert "2. noise" not in text and "not run" not in text
+
+    manifest.write_text(manifest.read_text().replace("claim = 1", "claim = 3"))
+    (page,) = build_pages(manifest)
+    text = page.read_text()
+    assert "_(no claim rows from these results)_" in text
+    assert "1. lottery tickets" not in text and "not run" not in text
 
 
 def test_check_names_a_stale_page_and_exits_1(tmp_path, capsys):

@@ -1,5 +1,6 @@
 """``python -m analysis report DIR/NAME [...] --out OUTDIR``, ``readme-table DIR/NAME [...]``
-(the README's claims table, printed) and ``tidy DIR/NAME``."""
+(the README's claims table, printed), ``pages MANIFEST`` (the results pages) and
+``tidy DIR/NAME``."""
 
 from __future__ import annotations
 
@@ -29,6 +30,13 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--alpha", type=float, default=0.05, help="test level (default 0.05)")
         p.add_argument("--finished-only", action="store_true",
                        help="leave out the steps of errored and unfinished trials")
+    pages = sub.add_parser("pages", help="write the results pages a manifest describes "
+                                         "(docs/results/pages.toml) from committed report "
+                                         "folders")
+    pages.add_argument("manifest", help="TOML manifest; the pages are written beside it")
+    pages.add_argument("--check", action="store_true",
+                       help="write nothing; exit 1 naming each page that differs from what "
+                            "the manifest and the CSVs give now")
     tidy = sub.add_parser("tidy", help="write the tidy CSV(s) into an experiment folder")
     tidy.add_argument("experiments", nargs="+", metavar="DIR/NAME")
     return parser
@@ -42,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--alpha must be in (0, 1), got {args.alpha}")
         if not 0 <= args.tolerance < 100:
             parser.error(f"--tolerance must be in [0, 100) points, got {args.tolerance}")
+    if args.command == "pages":
+        return _pages(args.manifest, check=args.check)
     try:
         for exp in args.experiments:  # fail in a second, before the plotting stack loads
             experiment_meta(exp)
@@ -67,6 +77,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
+
+
+def _pages(manifest: str, *, check: bool) -> int:
+    from analysis.pages import ManifestError, build_pages
+
+    try:
+        paths = build_pages(manifest, check=check)
+    except (ManifestError, NotAnExperiment) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for path in paths:
+        print(f"{'stale' if check else 'page'}: {path}")
+    return 1 if check and paths else 0
 
 
 if __name__ == "__main__":

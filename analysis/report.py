@@ -253,6 +253,14 @@ def _noise_section(o: _Out, results: Results, frames: dict[str, pd.DataFrame], *
     o.add(f"One-sided paired tests (H1: sparse > dense, same seed), alpha = {alpha:g}; "
           f"95% bootstrap CI of the mean difference in noise score ({resamples} resamples).", "")
     o.add(*(f"- {s}" for s in hypothesis_summary(tests)), "")
+    o.add(table(hypothesis_view(tests, settings)))
+    tested = tests[tests["verdict"] != "untestable"]
+    o.add(*(f"- {s}" for s in tested["text"]), "")
+
+
+def hypothesis_view(tests: pd.DataFrame, settings: Sequence[str] = ()) -> pd.DataFrame:
+    """The hypothesis tests (analysis.hypothesis.noise_hypothesis) as a Markdown-ready table;
+    the report and the results pages show the same view."""
     view = pd.DataFrame({
         "setting": tests["setting"], "noise": tests["noise"], "network": tests["candidate"],
         "pruned": tests["pruned"].map(percent), "vs": tests["reference"], "n": tests["n"],
@@ -261,11 +269,7 @@ def _noise_section(o: _Out, results: Results, frames: dict[str, pd.DataFrame], *
                    for lo, hi in zip(tests["ci_low"], tests["ci_high"])],
         "p (t)": tests["p_greater"].map(_p), "p (Wilcoxon)": tests["p_wilcoxon"].map(_p),
         "verdict": tests["verdict"]})
-    if not settings:
-        view = view.drop(columns="setting")
-    o.add(table(view))
-    tested = tests[tests["verdict"] != "untestable"]
-    o.add(*(f"- {s}" for s in tested["text"]), "")
+    return view if settings else view.drop(columns="setting")
 
 
 def _p(p: float) -> str:

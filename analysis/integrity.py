@@ -12,11 +12,11 @@ import pandas as pd
 
 from analysis import keys
 from analysis.loading import Results, line_ranges
-from analysis.markdown import is_missing
+from analysis.markdown import is_missing, plain
 
 
 def _name(trial: dict) -> str:
-    what = [f"{k}={trial[k]}" for k in (keys.SEED, keys.TICKET, "network", "arm", "model")
+    what = [f"{k}={plain(trial[k])}" for k in (keys.SEED, keys.TICKET, "network", "arm", "model")
             if k in trial and not is_missing(trial[k])]
     return f"{trial['exp_name']}/{trial['trial_id']}" + (f" ({', '.join(what)})" if what else "")
 

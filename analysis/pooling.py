@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 
 from analysis import keys
 from analysis.loading import TRIAL_COLUMNS, BadInput, Results
-from analysis.markdown import is_missing
+from analysis.markdown import is_missing, plain
 
 # the keys that name the arm in the error line, most telling first
 _ARM_KEYS = ("network", "ticket", "control_kind", "arm", "model", "context", "mode", "arch")
@@ -34,18 +33,6 @@ def non_protocol(column: str) -> bool:
     """Columns that say where or how a trial ran, never what it measured."""
     return column in TRIAL_COLUMNS or column in keys.RUNTIME_CONFIG_KEYS or \
         column in ("source", "source_kind", "path")
-
-
-def _norm(value: Any) -> str:
-    """One spelling per value across sources: 200 == 200.0, (0.0, 0.1) == "(0.0, 0.1)"."""
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        v = float(value)
-        return str(int(v)) if v.is_integer() else repr(v)
-    if isinstance(value, list):
-        value = tuple(value)
-    return str(value)
 
 
 def _row_keys(results: Results, kind: str) -> pd.DataFrame:
@@ -80,12 +67,12 @@ def trial_protocols(results: Results, source: str) -> pd.DataFrame:
             seed = values.get(keys.SEED)
             if is_missing(seed):
                 continue
-            proto = {c: _norm(v) for c, v in values.items()
+            proto = {c: plain(v) for c, v in values.items()
                      if c != keys.SEED and not non_protocol(c) and not is_missing(v)
                      and not (isinstance(v, str) and "/" in v)}
             records.append({
                 "source": source, "kind": kind, "exp_name": trial["exp_name"],
-                "trial_id": trial["trial_id"], "seed": _norm(seed),
+                "trial_id": trial["trial_id"], "seed": plain(seed),
                 "protocol": repr(sorted(proto.items())),
                 "arm": ", ".join(f"{k}={proto[k]}" for k in _ARM_KEYS if k in proto)})
     return pd.DataFrame.from_records(

@@ -72,7 +72,7 @@ def _literal(value: object) -> object:
 def read_report_csv(path: Path) -> pd.DataFrame:
     frame = pd.read_csv(path, low_memory=False)
     for col in frame.columns:
-        if frame[col].dtype == object:
+        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
             frame[col] = frame[col].map(_literal)
     return frame
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMITTED_MNIST = ROOT / "docs" / "results" / "mnist"
 
 
-def imp_folder(root: Path, name: str, seeds, *, data_dir: str = "/work/data",
+def imp_folder(root: Path, name: str, seeds, *, data_dir: str = "data",
                epochs: int = 2) -> Path:
     """Winning and random tickets for the given seeds, finished, one protocol."""
     exp = write_experiment(root, name, "imp", "imp_sparsity.py")
@@ -49,11 +49,12 @@ def _tables(paths):
 
 def test_two_folders_pool_into_the_sample_of_one_folder_with_every_seed(tmp_path):
     """n = 3 + 4 and the same means, stds, claims and verdicts as one folder holding seeds
-    0-6. Catches data_dir (here /work/data vs /root/data) or exp_name splitting the group
+    0-6. Catches data_dir (here "data" vs "datasets": relative, so no path rule hides it)
+    or exp_name splitting the group
     (two rows per round instead of one), and a second folder silently dropped."""
     one = imp_folder(tmp_path / "a", "imp_all", range(7))
-    first = imp_folder(tmp_path / "b", "imp_mnist", range(3), data_dir="/work/data")
-    second = imp_folder(tmp_path / "b", "imp_mnist_s3_6", range(3, 7), data_dir="/root/data")
+    first = imp_folder(tmp_path / "b", "imp_mnist", range(3), data_dir="data")
+    second = imp_folder(tmp_path / "b", "imp_mnist_s3_6", range(3, 7), data_dir="datasets")
     whole, whole_claims = _tables([one])
     pooled, pooled_claims = _tables([first, second])
     assert set(pooled["n"]) == {7}
@@ -67,7 +68,7 @@ def test_a_report_folder_pools_with_a_new_experiment_folder(tmp_path):
     """The committed-report case: old seeds only as a report, new seeds as a Tune folder."""
     old = imp_folder(tmp_path, "imp_mnist", range(3))
     build_report([old], tmp_path / "report", resamples=200)
-    new = imp_folder(tmp_path, "imp_mnist_s3_6", range(3, 7), data_dir="/root/data")
+    new = imp_folder(tmp_path, "imp_mnist_s3_6", range(3, 7), data_dir="datasets")
     whole, _ = _tables([imp_folder(tmp_path / "all", "imp_all", range(7))])
     pooled, _ = _tables([tmp_path / "report", new])
     pd.testing.assert_frame_equal(pooled, whole)
@@ -89,7 +90,7 @@ def test_a_seed_given_twice_is_one_error_line_and_exit_2(tmp_path):
     """The same folder twice, or overlapping --seed-list: exit 2, one line, nothing written.
     Catches a silent average (or a doubled n) of the two copies of a seed."""
     first = imp_folder(tmp_path, "imp_mnist", range(3))
-    overlap = imp_folder(tmp_path, "imp_mnist_s2_4", range(2, 5), data_dir="/root/data")
+    overlap = imp_folder(tmp_path, "imp_mnist_s2_4", range(2, 5), data_dir="datasets")
     with pytest.raises(DuplicateSeed, match="seed 2 is given twice for the same protocol"):
         load_sources([first, overlap])
     for paths in ([first, first], [first, overlap]):

@@ -85,6 +85,8 @@ def load_report_folder(path: str | Path) -> Results:
     if missing:
         raise NotAnExperiment(f"{path / REPORT_TRIALS}: not a report's trials table "
                               f"(no column {', '.join(missing)})")
+    if trials.empty:
+        raise NotAnExperiment(f"{path / REPORT_TRIALS} lists no trials")
     unknown = sorted(set(trials["kind"].astype(str)) - set(keys.KINDS))
     if unknown:
         raise NotAnExperiment(f"{path / REPORT_TRIALS}: unknown kind {unknown[0]!r}; known: "

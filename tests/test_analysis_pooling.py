@@ -107,8 +107,8 @@ def test_a_seed_given_twice_is_one_error_line_and_exit_2(tmp_path):
 def test_dense_evaluated_by_the_winning_and_the_random_trial_of_a_seed_is_no_duplicate(
         tmp_path):
     """Each tickets-mode noise trial evaluates its own dense round 0: two trials, one seed,
-    but different protocols (ticket), so no error. Catches identities built from config only
-    (a noise trial learns its seed and ticket from its rows)."""
+    but different protocols (ticket), so no error. Catches an identity that takes only the
+    seed from the rows (a noise trial learns its seed and ticket from the ticket it loads)."""
     results = load_sources([fake_noise(tmp_path, seeds=3)])
     assert len(results.trials) == 3 * 6
 

@@ -1,13 +1,17 @@
 """``python -m analysis report DIR/NAME [...] --out OUTDIR``, ``readme-table DIR/NAME [...]``
 (the README's claims table, printed), ``pages MANIFEST`` (the results pages) and
-``tidy DIR/NAME``."""
+``tidy DIR/NAME``.
+
+``report`` and ``readme-table`` take sources (``analysis.sources``): experiment folders and
+report folders alike; seeds of one protocol across them are pooled (``analysis.pooling``)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from analysis.loading import NotAnExperiment, experiment_meta
+from analysis.loading import BadInput, experiment_meta
+from analysis.sources import source_kind
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,12 +21,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="write OUT/report.md, its CSVs and figures")
     rep.add_argument("experiments", nargs="+", metavar="DIR/NAME",
-                     help="experiment folders (any kinds; finished or still running)")
+                     help="experiment folders (any kinds; finished or still running) and/or "
+                          "report folders (trials.csv + tidy_*.csv); seeds of one protocol "
+                          "are pooled across them")
     rep.add_argument("--out", required=True, help="folder for report.md, CSVs and PNGs")
     rep.add_argument("--pdf", action="store_true", help="also write each figure as PDF")
     readme = sub.add_parser("readme-table", help="print the README's claims table (Markdown)")
     readme.add_argument("experiments", nargs="+", metavar="DIR/NAME",
-                        help="experiment folders (any kinds; finished or still running)")
+                        help="experiment and/or report folders, pooled as for report")
     for p in (rep, readme):
         p.add_argument("--tolerance", type=float, default=0.5,
                        help="points below dense accuracy a winning ticket may lose "
@@ -53,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "pages":
         return _pages(args.manifest, check=args.check)
     try:
+        check = experiment_meta if args.command == "tidy" else source_kind
         for exp in args.experiments:  # fail in a second, before the plotting stack loads
-            experiment_meta(exp)
+            check(exp)
         if args.command == "report":
             from analysis.report import build_report
 
@@ -73,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             for exp in args.experiments:
                 for path in write_tidy(exp):
                     print(path)
-    except NotAnExperiment as err:
+    except BadInput as err:  # not a source, a seed given twice: one line
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
@@ -84,7 +91,7 @@ def _pages(manifest: str, *, check: bool) -> int:
 
     try:
         paths = build_pages(manifest, check=check)
-    except (ManifestError, NotAnExperiment) as err:
+    except (ManifestError, BadInput) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     for path in paths:

@@ -35,9 +35,14 @@ def setting_columns(frame: pd.DataFrame, config_columns: Sequence[str],
                     axes: Sequence[str] = ()) -> list[str]:
     """Config columns that vary within a table cell (same axes) beyond what the seed fixes.
 
-    A column fixed by the cell (e.g. a learning rate chosen per model) or by the seed
-    (e.g. a data seed) does not split; one varying independently of both does. Rows' own
-    arch / dataset count as config here.
+    A column fixed by the cell (e.g. a learning rate chosen per model) does not split, nor one
+    that merely relabels the seed (one value per seed and one seed per value, e.g. a control
+    seed equal to the seed); any other column varying within a cell does. So seeds pooled from
+    several folders (``analysis.pooling``) stay one sample only when the folders ran the same
+    protocol: a folder with seeds 3-6 at other epochs is its own setting, even though each seed
+    has one value. Rows' own arch / dataset count as config here; what only says where a trial
+    ran (exp_name, trial ids, data_dir and the other ``keys.RUNTIME_CONFIG_KEYS``, paths)
+    never splits.
     """
     rep = replicate_column(frame)
     axes = [a for a in axes if a in frame]
@@ -54,9 +59,12 @@ def setting_columns(frame: pd.DataFrame, config_columns: Sequence[str],
         if values.nunique() < 2:
             continue
         cell = [frame[a].astype(str) for a in axes] or [pd.Series("", index=frame.index)]
+        seeds = frame[rep].astype(str)
         within_cell = values.groupby(cell).nunique().max()
-        within_seed = values.groupby([*cell, frame[rep].astype(str)]).nunique().max()
-        if within_cell > 1 and within_seed > 1:
+        within_seed = values.groupby([*cell, seeds]).nunique().max()
+        seeds_per_value = seeds.groupby([*cell, values]).nunique().max()
+        relabels_seed = within_seed == 1 and seeds_per_value == 1
+        if within_cell > 1 and not relabels_seed:
             out.append(col)
     return out
 

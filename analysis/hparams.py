@@ -45,16 +45,18 @@ def arm_hyperparameters(trials: pd.DataFrame) -> pd.DataFrame:
 def search_records(experiments: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Every ``--tune`` search found beside the loaded experiments: its grid points (arm, lr,
     epochs, tasks done, validation score, chosen) and one sentence per search on its proxy."""
-    frames, notes = [], []
+    frames, notes, seen = [], [], set()
     for exp in experiments.to_dict("records"):
         folder = Path(str(exp["path"]))
         if not (folder / SEARCH_TRIALS_FILE).is_file() and folder.name == FINAL_DIR:
             folder = folder.parent  # final runs still going: the records are beside them
         table = folder / SEARCH_TRIALS_FILE
-        if not table.is_file():
-            continue
+        if not table.is_file() or folder in seen:
+            continue  # a report folder holds several experiments and its search once
+        seen.add(folder)
         frame = pd.read_csv(table)
-        frame.insert(0, "experiment", exp["exp_name"])
+        if "experiment" not in frame:  # a report folder's copy already says
+            frame.insert(0, "experiment", exp["exp_name"])
         frames.append(frame)
         chosen_file = folder / CHOSEN_FILE
         if chosen_file.is_file():

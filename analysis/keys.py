@@ -112,3 +112,6 @@ def model_label(config: Mapping[str, Any]) -> str:
     if _truthy(config.get("si")):
         label += " +SI"
     return label
+
+# Config key: the number of pruning rounds after round 0 (an IMP trial reports rounds 0..N).
+ROUNDS = "rounds"

@@ -26,10 +26,15 @@ _TRIAL_ID = re.compile(r"_([0-9a-f]{5}_\d{5})(?:_|$)")
 
 
 TRIAL_COLUMNS = ("exp_name", "kind", "trial_id", "status", "trial_dir", "steps",
-                 "training_iteration", "time_total_s", "failures", "error", "stopped_reason")
+                 "training_iteration", "time_total_s", "failures", "error", "stopped_reason",
+                 "unreadable_lines")
 
 
-class NotAnExperiment(ValueError):
+class BadInput(ValueError):
+    """Input the report cannot use as given; the message is one line (the CLI exits 2)."""
+
+
+class NotAnExperiment(BadInput):
     """The folder given is not a sparsenet experiment; the message is one line."""
 
 
@@ -41,6 +46,9 @@ class Results:
     trials: pd.DataFrame
     experiments: pd.DataFrame  # exp_name, kind, path, sweep, trials
     config_columns: list[str] = field(default_factory=list)
+    # tidy frames read ready-made (a report folder given as a source), by frame name; they
+    # hold their own exp_name, and those experiments have no rows in ``history``
+    tidy: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def kinds(self) -> list[str]:
@@ -52,9 +60,20 @@ class Results:
         trials = self.trials[self.trials["kind"] == kind]
         history = self.history[self.history["kind"] == kind] if len(self.history) else self.history
         cols = [c for c in self.config_columns if c in trials and trials[c].notna().any()]
+        names = set(keys.experiment_kind(kind).tidy_frames)
         return Results(_restore_ints(history.dropna(axis=1, how="all").reset_index(drop=True)),
                        _restore_ints(trials.dropna(axis=1, how="all").reset_index(drop=True)),
-                       exps.reset_index(drop=True), cols)
+                       exps.reset_index(drop=True), cols,
+                       {k: f for k, f in self.tidy.items() if k in names})
+
+    def finished_only(self) -> "Results":
+        """The same results with only the steps / tidy rows of finished trials."""
+        def keep(frame: pd.DataFrame) -> pd.DataFrame:
+            if frame.empty or "status" not in frame:
+                return frame
+            return frame[frame["status"] == FINISHED].reset_index(drop=True)
+        return Results(keep(self.history), self.trials, self.experiments, self.config_columns,
+                       {k: keep(f) for k, f in self.tidy.items()})
 
 
 def _restore_ints(frame: pd.DataFrame) -> pd.DataFrame:
@@ -82,21 +101,42 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def read_result_rows(path: Path) -> list[dict[str, Any]]:
     """JSON lines; a half-written last line (a sweep still writing) is skipped."""
-    rows = []
+    return read_result_lines(path)[0]
+
+
+def read_result_lines(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
+    """(rows, numbers of the lines that are not a JSON object): unreadable lines are skipped
+    but counted, so the report can name them (a damaged file never moves a number silently)."""
+    rows: list[dict[str, Any]] = []
+    unreadable: list[int] = []
     if not path.exists():
-        return rows
-    for line in path.read_text().splitlines():
+        return rows, unreadable
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
         line = line.strip()
         if not line:
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
+            unreadable.append(number)
             continue
-        if isinstance(row, dict):
-            row.pop(keys.ROW_CONFIG_KEY, None)
-            rows.append(_flatten(row))
-    return _dedupe_iterations(rows)
+        if not isinstance(row, dict):
+            unreadable.append(number)
+            continue
+        row.pop(keys.ROW_CONFIG_KEY, None)
+        rows.append(_flatten(row))
+    return _dedupe_iterations(rows), unreadable
+
+
+def line_ranges(numbers: Iterable[int]) -> str:
+    """[3, 4, 5, 9] -> "3-5, 9"."""
+    out: list[str] = []
+    for n in sorted(set(numbers)):
+        if out and out[-1].split("-")[-1] == str(n - 1):
+            out[-1] = f"{out[-1].split('-')[0]}-{n}"
+        else:
+            out.append(str(n))
+    return ", ".join(out)
 
 
 def _dedupe_iterations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -125,7 +165,7 @@ def read_trial(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict
     # list-valued config (e.g. noise levels) becomes a tuple: hashable, so it can be grouped
     config = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
     result_file = folder / keys.RESULT_FILE
-    rows = read_result_rows(result_file)
+    rows, unreadable = read_result_lines(result_file)
     error_file = folder / keys.ERROR_FILE
     error_text = error_file.read_text(errors="replace") if error_file.exists() else ""
     failures = error_text.count("Failure #") or (1 if error_text.strip() else 0)
@@ -141,6 +181,7 @@ def read_trial(folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict
         "steps": len(rows), "training_iteration": last.get("training_iteration", 0),
         "time_total_s": last.get("time_total_s"), "failures": failures,
         "error": _error_line(error_text), "stopped_reason": last.get("stopped_reason"),
+        "unreadable_lines": line_ranges(unreadable) or None,
     }
     return config, rows, summary
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -15,6 +16,19 @@ def is_missing(value: Any) -> bool:
             bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+def plain(value: Any) -> str:
+    """One spelling per value whatever the source's types: 200 and 200.0 -> "200",
+    True and numpy's True -> "True", [0.1, 0.2] -> "(0.1, 0.2)"."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        v = float(value)
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(value, list):
+        value = tuple(value)
+    return str(value)
 
 
 def pm(mean: float, std: float, n: int, *, scale: float = 100.0, digits: int = 2,

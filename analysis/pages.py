@@ -25,10 +25,11 @@ from analysis.contrasts import contrasts_display, protocol_contrasts
 from analysis.grouping import setting_columns
 from analysis.hparams import arm_hyperparameters
 from analysis.hypothesis import noise_hypothesis
-from analysis.loading import Results
+from analysis.loading import NotAnExperiment, Results
 from analysis.markdown import percent, pm, table
 from analysis.report import claims_frame, hypothesis_view
-from analysis.report_folder import frames_from_report_folder
+from analysis.sources import load_sources
+from analysis.tidy import tidy_frames
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,6 +49,7 @@ class SectionSpec:
 
     heading: str
     folder: str                                   # relative to the manifest's folder
+    also: tuple[str, ...] = ()                    # more report folders, pooled with it (seeds)
     tables: tuple[str, ...] = ()                  # names in TABLES, in page order
     experiments: tuple[str, ...] = ()             # exp_name values to keep; () keeps all
     where: dict[str, tuple] = field(default_factory=dict)  # column -> values kept
@@ -128,6 +130,7 @@ def read_manifest(path: str | Path) -> list[PageSpec]:
         sections = []
         for j, sec in enumerate(args.pop("sections", [])):
             sargs = _spec(SectionSpec, sec, f"{where} ({args['file']}) section {j + 1}")
+            sargs["also"] = tuple(sargs.get("also", ()))
             sargs["where"] = {k: tuple(v) if isinstance(v, list) else (v,)
                               for k, v in sargs.get("where", {}).items()}
             unknown = [t for t in sargs.get("tables", ()) if t not in TABLES]
@@ -145,9 +148,14 @@ def read_manifest(path: str | Path) -> list[PageSpec]:
 
 
 def section_data(root: Path, spec: SectionSpec) -> SectionData:
-    """The section's folder read through :func:`frames_from_report_folder`, filtered."""
+    """The section's folder, and those pooled with it (``also``: e.g. seeds added later),
+    read as sources (:mod:`analysis.sources`), filtered."""
     folder = root / spec.folder
-    results, frames = frames_from_report_folder(folder)
+    try:
+        results = load_sources([folder, *(root / f for f in spec.also)])
+    except NotAnExperiment as err:
+        raise ManifestError(str(err)) from None
+    frames = tidy_frames(results)
     if spec.experiments:
         names = set(results.experiments["exp_name"])
         missing = [e for e in spec.experiments if e not in names]
@@ -427,7 +435,7 @@ def _prose(text: str) -> list[str]:
 
 def render_page(root: Path, page: PageSpec, manifest_name: str) -> str:
     """One page's Markdown, every table computed from its sections' folders."""
-    folders = list(dict.fromkeys(s.folder for s in page.sections))
+    folders = list(dict.fromkeys(f for s in page.sections for f in (s.folder, *s.also)))
     sources = ", ".join(f"[`{f}/`]({f}/report.md)" if (root / f / "report.md").exists()
                         else f"`{f}/`" for f in folders)
     lines = [f"# {page.title}", "",

@@ -1,6 +1,9 @@
-"""``report.md`` + CSVs + figures for any mix of experiment folders, finished or not."""
+"""``report.md`` + CSVs + figures for any mix of sources (experiment folders, finished or
+not, and report folders: ``analysis.sources``)."""
 
 from __future__ import annotations
+
+import sys
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +22,12 @@ from analysis.figures import (imp_figure, matrix_figure, noise_figure, running_m
 from analysis.grouping import setting_columns
 from analysis.hparams import arm_hyperparameters, search_records
 from analysis.hypothesis import format_p, hypothesis_summary, noise_hypothesis
-from analysis.loading import FINISHED, STATUSES, UNFINISHED, Results, load_experiments
+from analysis.integrity import trial_warnings
+from analysis.loading import FINISHED, STATUSES, UNFINISHED, Results
 from analysis.markdown import percent, table
 
 A_VERSION = C.A.VERSION
+from analysis.sources import load_sources, report_tidy_file
 from analysis.tidy import tidy_frames
 
 HEADINGS = {
@@ -86,18 +91,22 @@ class _Out:
 def build_report(paths: Sequence[str | Path], out: str | Path, *, pdf: bool = False,
                  tolerance: float = 0.5, alpha: float = 0.05, finished_only: bool = False,
                  resamples: int = 10_000) -> Path:
-    """Read the experiments, write OUT/report.md with every table that applies; return it."""
-    results = load_experiments(paths)
+    """Read the sources, write OUT/report.md with every table that applies; return it.
+
+    Damaged or partial trials are named, one line each, on stderr and in the Trials section.
+    """
+    results = load_sources(paths)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     o = _Out(out_dir, pdf=pdf)
     o.add("# sparsenet report", "")
-    _trials_section(o, results, finished_only)
-    if finished_only and len(results.history):
-        results.history = results.history[results.history["status"] == FINISHED]
+    warnings = _warn(results, tidy_frames(results))
+    _trials_section(o, results, finished_only, warnings)
+    if finished_only:
+        results = results.finished_only()
     frames = tidy_frames(results)
     for name, frame in frames.items():
-        o.csv(frame, f"tidy_{name}")
+        o.csv(frame, report_tidy_file(name)[:-len(".csv")])
     _claims_section(o, claims_frame(results, frames, tolerance=tolerance, alpha=alpha,
                                     resamples=resamples), tolerance, alpha)
     for kind in results.kinds:  # in sparsenet.schema.EXPERIMENTS order
@@ -132,10 +141,12 @@ def claims_frame(results: Results, frames: dict[str, pd.DataFrame], *, tolerance
 
 def readme_table(paths: Sequence[str | Path], *, tolerance: float = 0.5, alpha: float = 0.05,
                  finished_only: bool = False, resamples: int = 10_000) -> str:
-    """The README's claims table (Markdown): headline rows only, with the command that made it."""
-    results = load_experiments(paths)
-    if finished_only and len(results.history):
-        results.history = results.history[results.history["status"] == FINISHED]
+    """The README's claims table (Markdown): headline rows only, with the command that made it.
+    Damaged or partial trials are named on stderr."""
+    results = load_sources(paths)
+    _warn(results, tidy_frames(results))
+    if finished_only:
+        results = results.finished_only()
     claims = claims_frame(results, tidy_frames(results), tolerance=tolerance, alpha=alpha,
                           resamples=resamples)
     view = C.display(claims, headline_only=True).drop(columns=["test"])
@@ -158,7 +169,16 @@ def _claims_section(o: _Out, claims: pd.DataFrame, tolerance: float, alpha: floa
     o.add(*(f"- {line}" for line in C.rules(claims)), "")
 
 
-def _trials_section(o: _Out, results: Results, finished_only: bool) -> None:
+def _warn(results: Results, frames: dict[str, pd.DataFrame]) -> list[str]:
+    """Damaged or partial trials (analysis.integrity), each printed as one stderr line."""
+    lines = trial_warnings(results, frames)
+    for line in lines:
+        print(f"warning: {line}", file=sys.stderr)
+    return lines
+
+
+def _trials_section(o: _Out, results: Results, finished_only: bool,
+                    warnings: Sequence[str] = ()) -> None:
     o.add(f"## {HEADINGS['trials']}", "")
     trials = results.trials
     counts = []
@@ -167,8 +187,13 @@ def _trials_section(o: _Out, results: Results, finished_only: bool) -> None:
         row = {"experiment": exp["exp_name"], "kind": exp["kind"], "sweep": exp["sweep"],
                "trials": len(mine)}
         row.update({s: int((mine["status"] == s).sum()) for s in STATUSES})
+        row["source"] = f"{exp.get('source', exp['path'])} ({exp.get('source_kind', '')})"
         counts.append(row)
     o.add(table(pd.DataFrame(counts)))
+    if warnings:
+        o.add(f"{len(warnings)} trial(s) are damaged or partial; the rounds and lines named "
+              f"are missing from every table and claim below (per-round seed counts: n):", "")
+        o.add(*(f"- {line}" for line in warnings), "")
     o.csv(trials, "trials")
     cols = [c for c in ("exp_name", "trial_id", "status", "steps", "failures", "error",
                         "stopped_reason", "seed") if c in trials]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from analysis import keys
 from analysis.grouping import level_key, setting_groups, summarize
-from analysis.markdown import percent, pm
+from analysis.markdown import is_missing, percent, pm
 
 # --- 1. lottery tickets --------------------------------------------------------------------
 
@@ -81,6 +81,21 @@ def imp_display(summary: pd.DataFrame, settings: Sequence[str] = ()
     return out
 
 
+def fewer_seeds(summary: pd.DataFrame) -> pd.Series:
+    """Per row of :func:`imp_summary`: has this round fewer seeds than some denser round of
+    the same setting and ticket kind (a trial that stopped early or lost rounds)? Such a round
+    is not like-for-like with the rounds before it: its mean comes from other seeds."""
+    if summary.empty:
+        return pd.Series(dtype=bool)
+    by = [c for c in summary.columns if c not in (keys.WEIGHTS_REMAINING, keys.COMPRESSION,
+                                                   keys.COMPRESSION_ALL, "metric", "mean",
+                                                   "std", "n")]
+    order = summary.sort_values(keys.WEIGHTS_REMAINING, ascending=False)
+    most = order.groupby(by, dropna=False, sort=False)["n"].cummax() if by \
+        else order["n"].cummax()
+    return (order["n"] < most).reindex(summary.index)
+
+
 def imp_headline(imp: pd.DataFrame, *, tolerance: float = 0.5, metric: str | None = None,
                  settings: Sequence[str] = ()) -> pd.DataFrame:
     """Highest compression up to which winning tickets *stay* within ``tolerance`` points.
@@ -88,7 +103,9 @@ def imp_headline(imp: pd.DataFrame, *, tolerance: float = 0.5, metric: str | Non
     Walking from dense toward sparser rounds, the first round whose mean (over seeds) falls
     more than ``tolerance`` percentage points below dense accuracy ends the walk; the last
     round before it is the headline, shown next to random tickets at that compression.
-    Dense is the least-pruned winning round (round 0, 100% of weights).
+    Dense is the least-pruned winning round (round 0, 100% of weights). A round with fewer
+    seeds than the rounds before it (:func:`fewer_seeds`) also ends the walk, and the row
+    says so (``short_weights_remaining``, ``short_n``): its mean is not comparable.
     """
     metric = metric or imp_metric(imp)
     records = []
@@ -98,10 +115,14 @@ def imp_headline(imp: pd.DataFrame, *, tolerance: float = 0.5, metric: str | Non
                                                                ascending=False)
         if win.empty:
             continue
+        short = fewer_seeds(win)
         dense = win.iloc[0]
         floor = dense["mean"] - tolerance / 100.0
-        best, first_drop = dense, None
-        for _, row in win.iloc[1:].iterrows():
+        best, first_drop, short_row = dense, None, None
+        for idx, row in win.iloc[1:].iterrows():
+            if short[idx]:
+                short_row = row
+                break
             if row["mean"] >= floor:
                 best = row
             else:
@@ -119,6 +140,9 @@ def imp_headline(imp: pd.DataFrame, *, tolerance: float = 0.5, metric: str | Non
             "random_mean": rand["mean"], "random_std": rand["std"], "random_n": rand["n"],
             "first_drop_weights_remaining": (first_drop[keys.WEIGHTS_REMAINING]
                                              if first_drop is not None else np.nan),
+            "short_weights_remaining": (short_row[keys.WEIGHTS_REMAINING]
+                                        if short_row is not None else np.nan),
+            "short_n": short_row["n"] if short_row is not None else np.nan,
         })
     return pd.DataFrame.from_records(records)
 
@@ -127,7 +151,7 @@ def headline_sentences(headline: pd.DataFrame) -> list[str]:
     lines = []
     for h in headline.to_dict("records"):
         where = f" ({h['setting']})" if h["setting"] else ""
-        lines.append(
+        text = (
             f"Winning tickets{where} stay within {h['tolerance_points']:g} points of dense "
             f"accuracy ({pm(h['dense_mean'], h['dense_std'], h['dense_n'], unit='%')}) down "
             f"to **{percent(h[keys.WEIGHTS_REMAINING])} of weights remaining "
@@ -135,6 +159,12 @@ def headline_sentences(headline: pd.DataFrame) -> list[str]:
             f"{pm(h['winning_mean'], h['winning_std'], h['winning_n'], unit='%')}, against "
             f"random tickets at the same compression: "
             f"{pm(h['random_mean'], h['random_std'], h['random_n'], unit='%')}.")
+        short = h.get("short_weights_remaining", np.nan)
+        if not is_missing(short):
+            text += (f" The walk stopped at {percent(short)} remaining, which has fewer seeds "
+                     f"(n={int(h['short_n'])}) than the rounds before it: the headline may "
+                     f"reach further once those trials have every round.")
+        lines.append(text)
     return lines
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis import keys
 from analysis.loading import Results, load_experiment
+from analysis.sources import REPORT
 
 ID_COLUMNS = ("exp_name", "trial_id", "status")
 
@@ -132,11 +133,17 @@ def tidy_frames(results: Results) -> dict[str, pd.DataFrame]:
     """Every tidy frame the experiments allow: keys imp, noise, noise_scores, continual.
 
     Experiments with trial folders are read from their ``result.json`` rows (always current);
-    one with no trial folders falls back to the tidy CSVs a finished sweep left there.
+    one with no trial folders falls back to the tidy CSVs a finished sweep left there; those
+    given as a report folder (``analysis.sources``) come with their tidy frames ready-made.
     """
     frames: dict[str, list[pd.DataFrame]] = {}
     for exp in results.experiments.to_dict("records"):
         kind, name = exp["kind"], exp["exp_name"]
+        if exp.get("source_kind") == REPORT:  # its frames came ready-made
+            for key, frame in results.tidy.items():
+                if key in keys.experiment_kind(kind).tidy_frames:
+                    frames.setdefault(key, []).append(frame[frame["exp_name"] == name])
+            continue
         sub = results.of_kind(kind)
         hist = sub.history[sub.history["exp_name"] == name] if len(sub.history) else sub.history
         built = _build(kind, hist, sub.config_columns, exp.get("sweep"))

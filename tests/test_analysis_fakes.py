@@ -51,7 +51,8 @@ def write_trial(exp: Path, index: int, config: dict, metrics: list[dict], *,
 
 # --- IMP -------------------------------------------------------------------------------------
 
-ROUNDS = 7  # weights remaining 0.8 ** r
+ROUNDS = 7  # weights remaining 0.8 ** r, r = 0..ROUNDS-1
+PRUNING_ROUNDS = ROUNDS - 1  # config "rounds": rounds after round 0, as IMPConfig counts them
 
 
 def imp_accuracy(ticket: str, wr: float, seed: int) -> float:
@@ -86,11 +87,11 @@ def fake_imp(root: Path, name: str = "imp", seeds: int = 3) -> Path:
     for seed in range(seeds):
         for ticket in ("winning", "random"):
             config = {"experiment": "imp", "data_dir": None, "seed": seed, "ticket": ticket,
-                      "arch": "lenet300_100", "dataset": "digits", "rounds": ROUNDS}
+                      "arch": "lenet300_100", "dataset": "digits", "rounds": PRUNING_ROUNDS}
             write_trial(exp, i, config, imp_rows(ticket, seed))
             i += 1
     base = {"experiment": "imp", "data_dir": None, "seed": seeds, "arch": "lenet300_100",
-            "dataset": "digits", "rounds": ROUNDS}
+            "dataset": "digits", "rounds": PRUNING_ROUNDS}
     write_trial(exp, i, {**base, "ticket": "winning"}, imp_rows("winning", seeds, rounds=2),
                 finished=False, error="RuntimeError: CUDA out of memory")
     write_trial(exp, i + 1, {**base, "ticket": "random"}, imp_rows("random", seeds, rounds=3),

@@ -16,7 +16,8 @@ import pytest
 from analysis.__main__ import main
 from analysis.loading import NotAnExperiment
 from analysis.pages import ManifestError, build_pages, read_manifest
-from analysis.report_folder import frames_from_report_folder
+from analysis.sources import load_sources
+from analysis.tidy import tidy_frames
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -141,14 +142,15 @@ def test_a_wrong_manifest_is_one_line_and_exit_2(tmp_path, capsys, tables, extra
 
 
 def test_a_folder_without_trials_csv_is_not_a_report_folder(tmp_path):
-    with pytest.raises(NotAnExperiment, match="not a report folder"):
-        frames_from_report_folder(tmp_path)
+    with pytest.raises(NotAnExperiment, match="nor a report folder"):
+        load_sources([tmp_path])
 
 
 def test_report_folder_frames_keep_every_tidy_frame(tmp_path):
     """Catches the loader dropping a tidy frame or the experiments' kinds."""
     folder = _imp_folder(tmp_path)
-    results, frames = frames_from_report_folder(folder)
+    results = load_sources([folder])
+    frames = tidy_frames(results)
     assert set(frames) == {"imp"} and len(frames["imp"]) == 12
     assert results.kinds == ["imp"] and "ticket" in results.config_columns
 

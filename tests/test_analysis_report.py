@@ -80,7 +80,8 @@ def test_report_command_rejects_a_folder_that_is_not_an_experiment(tmp_path):
                           text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        f"error: {tmp_path} is not a sparsenet experiment folder (no sparsenet_experiment.json)"]
+        f"error: {tmp_path} is not a sparsenet experiment folder (no sparsenet_experiment.json)"
+        f"; nor a report folder (no trials.csv with tidy_*.csv)"]
     assert not (tmp_path / "o").exists()
 
 

@@ -164,14 +164,24 @@ def _rounds(win: pd.DataFrame, levels: Sequence[float], dense: pd.Series, metric
 def _walk(rounds: list[dict], rules: VerdictRules) -> tuple[dict | None, dict | None]:
     """Fixed sequence: (last round shown non-inferior, the round the walk stopped at).
 
-    The walk stops at the first round not shown non-inferior, and at the first round with
-    fewer paired seeds than dense (partial or damaged results never give the headline)."""
+    The walk stops at the first round not shown non-inferior (a round with fewer than
+    ``MIN_SEEDS`` paired seeds cannot be, so it stops there too). A round with fewer seeds
+    than dense is tested on the seeds it has, and the verdict says so (``_partial_note``)."""
     passed = None
     for r in rounds:
-        if not r["complete"] or r["sample"].n < MIN_SEEDS or not r["p_ni"] < rules.alpha:
+        if r["sample"].n < MIN_SEEDS or not r["p_ni"] < rules.alpha:
             return passed, r
         passed = r
     return passed, None
+
+
+def _partial_note(used: list[dict], n_dense: int) -> str:
+    """`` (partial: 3 of 4 seeds from 1.6x on)`` when a round the verdict rests on lacks
+    seeds dense has: damaged or unfinished results never move a verdict silently."""
+    short = next((r for r in used if not r["complete"]), None)
+    if short is None:
+        return ""
+    return f" (partial: {short['sample'].n} of {n_dense} seeds from {short['weights']:.1f}x on)"
 
 
 def _compression_text(r: dict | None) -> str:
@@ -187,7 +197,7 @@ def _stop_text(stop: dict | None, n_dense: int, rules: VerdictRules) -> str:
         return "every round passed"
     at = f"{stop['weights']:.1f}x"
     s = stop["sample"]
-    if not stop["complete"]:
+    if s.n < MIN_SEEDS:
         return f"walk stopped at {at}: only {s.n} of {n_dense} seeds reached it"
     return (f"walk stopped at {at}: not shown non-inferior ({s.mean:+.2f} points, one-sided "
             f"lower bound {t_bound(s, 'lower', rules.confidence):+.2f} vs -"
@@ -204,21 +214,22 @@ def _claim1_verdict(rounds: list[dict], passed: dict | None, stop: dict | None,
         value = r["all"] if count == "all" and np.isfinite(r["all"]) else r["weights"]
         return value
 
+    walked = rounds[:rounds.index(stop) + 1] if stop is not None else rounds
     if passed is not None and reach(passed) >= published:
-        return REPRODUCED
+        return REPRODUCED + _partial_note(walked, n_dense)
     # inferiority at the rounds at or below the published compression that did not pass
     past = rounds[rounds.index(passed) + 1:] if passed is not None else rounds
-    family = [r for r in past if r["complete"] and r["sample"].n >= MIN_SEEDS
-              and reach(r) <= published]
+    family = [r for r in past if r["sample"].n >= MIN_SEEDS and reach(r) <= published]
     adjusted = holm([r["p_inf"] for r in family], rules.alpha)
     if len(family) and np.nanmin(adjusted) < rules.alpha:
-        return NOT_REPRODUCED
-    if stop is not None and not stop["complete"]:
+        return NOT_REPRODUCED + _partial_note(walked + family, n_dense)
+    if stop is not None and stop["sample"].n < MIN_SEEDS:
         return f"{INCONCLUSIVE} (round {stop['weights']:.1f}x has {stop['sample'].n} of " \
                f"{n_dense} seeds: finish it)"
     if stop is None:
         top = max((reach(r) for r in rounds), default=1.0)
-        return f"{INCONCLUSIVE} (sweep reached only {top:.1f}x: prune further)"
+        return f"{INCONCLUSIVE} (sweep reached only {top:.1f}x: prune further)" + \
+            _partial_note(walked, n_dense)
     m = rules.margin_points
     s = stop["sample"]
     options = [seeds_for_power(s.mean + m, s.sd, alpha=rules.alpha, power=rules.power)]
@@ -228,7 +239,7 @@ def _claim1_verdict(rounds: list[dict], passed: dict | None, stop: dict | None,
     options = [o for o in options if o is not None]
     return inconclusive(min(options) if options else None, s.n,
                         f"not shown non-inferior at {stop['weights']:.1f}x, no inferiority "
-                        f"shown at or below {published:.1f}x")
+                        f"shown at or below {published:.1f}x") + _partial_note(walked, n_dense)
 
 
 def claim1(imp: pd.DataFrame, settings: Sequence[str] = (), *, metric: str | None = None,

@@ -148,5 +148,6 @@ def inconclusive(seeds: int | None, n: int, why: str = "") -> str:
     """``inconclusive; about 9 seeds would decide`` (or that none would, at this mean)."""
     head = f"inconclusive{f' ({why})' if why else ''}"
     if seeds is None:
-        return f"{head}; no number of seeds would decide at the observed mean"
+        return f"{head}; no practical number of seeds (up to 10,000) would decide at the " \
+            f"observed mean"
     return f"{head}; about {max(seeds, n + 1)} seeds would decide"

@@ -32,6 +32,11 @@ def _array(values: Sequence[float]) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
+def _no_spread(values: np.ndarray) -> bool:
+    """Identical values, up to float rounding (e.g. 0.1 - 0.1 over seeds): scipy has no t."""
+    return float(np.ptp(values)) <= 1e-12 * max(1.0, float(np.abs(values).max()))
+
+
 @dataclass(frozen=True)
 class TestResult:
     statistic: float
@@ -49,9 +54,9 @@ def paired_t(diffs: Sequence[float], alternative: str = "greater",
     d = _array(diffs)
     if d.size < 2:
         return TestResult(float("nan"), float("nan"))
-    if float(d.std(ddof=1)) == 0.0:
+    if _no_spread(d):
         shift = float(d.mean()) - null
-        if shift == 0.0:
+        if abs(shift) <= 1e-12 * max(1.0, abs(null)):
             return TestResult(0.0, 1.0)
         upper = 0.0 if shift > 0 else 1.0
         p = {"greater": upper, "less": 1.0 - upper, "two-sided": 0.0}[alternative]
@@ -82,10 +87,11 @@ class Sample:
 
     @classmethod
     def of(cls, values: Sequence[float]) -> "Sample":
+        """From values; identical ones (up to float rounding) have SD exactly 0."""
         v = _array(values)
         v = v[np.isfinite(v)]
-        return cls(int(v.size), float(v.mean()) if v.size else float("nan"),
-                   float(v.std(ddof=1)) if v.size > 1 else float("nan"))
+        sd = float("nan") if v.size < 2 else 0.0 if _no_spread(v) else float(v.std(ddof=1))
+        return cls(int(v.size), float(v.mean()) if v.size else float("nan"), sd)
 
     @property
     def se(self) -> float:
@@ -143,7 +149,7 @@ def tost(values: Sequence[float], low: float, high: float) -> TestResult:
     v = _array(values)
     if v.size < 2:
         return TestResult(float("nan"), float("nan"))
-    if float(v.std(ddof=1)) == 0.0:
+    if _no_spread(v):
         inside = low < float(v.mean()) < high
         return TestResult(float("nan"), 0.0 if inside else 1.0)
     p, lower, upper = DescrStatsW(v).ttost_mean(low, high)
@@ -174,15 +180,24 @@ def seeds_for_power(effect: float, sd: float, *, alpha: float = 0.05,
         return None
     if sd == 0.0:
         return 2
-    try:
-        n = TTestPower().solve_power(effect_size=effect / sd, nobs=None, alpha=alpha,
-                                     power=power, alternative="larger")
-    except (ValueError, RuntimeError):
+    size = effect / sd
+
+    def power_at(n: int) -> float:
+        return float(TTestPower().power(effect_size=size, nobs=n, alpha=alpha,
+                                        alternative="larger"))
+
+    # the smallest n reaching the power: what ceil(TTestPower().solve_power(...)) gives, by
+    # bisection on the library's power function (its root finder fails for large n)
+    if power_at(MAX_SEEDS) < power:
         return None
-    n = float(np.squeeze(n))
-    if not np.isfinite(n) or n > MAX_SEEDS:
-        return None
-    return max(2, math.ceil(n))
+    low, high = 2, MAX_SEEDS
+    while low < high:
+        mid = (low + high) // 2
+        if power_at(mid) >= power:
+            high = mid
+        else:
+            low = mid + 1
+    return low
 
 
 def bootstrap_ci(values: Sequence[float], *, confidence: float = 0.95,
@@ -194,7 +209,7 @@ def bootstrap_ci(values: Sequence[float], *, confidence: float = 0.95,
     if v.size < BOOTSTRAP_MIN:
         raise ValueError(f"a bootstrap interval needs at least {BOOTSTRAP_MIN} values, "
                          f"got {v.size}")
-    if float(v.std()) == 0.0:
+    if _no_spread(v):
         return float(v[0]), float(v[0])
     res = sps.bootstrap((v,), np.mean, confidence_level=confidence, n_resamples=resamples,
                         method="percentile", random_state=np.random.default_rng(seed))

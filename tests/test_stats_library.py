@@ -84,6 +84,10 @@ def test_seeds_for_power_is_ttestpower_and_reaches_the_power():
     power = TTestPower().power
     assert power(effect_size=effect / sd, nobs=n, alpha=0.05, alternative="larger") >= 0.8
     assert power(effect_size=effect / sd, nobs=n - 1, alpha=0.05, alternative="larger") < 0.8
+    # a small effect at a Holm-split alpha, where solve_power's root finder gives up
+    small = seeds_for_power(666.0, 3329.0, alpha=0.025)
+    assert power(effect_size=666 / 3329, nobs=small, alpha=0.025, alternative="larger") >= 0.8 > \
+        power(effect_size=666 / 3329, nobs=small - 1, alpha=0.025, alternative="larger")
     assert seeds_for_power(0.0, sd) is None and seeds_for_power(-1.0, sd) is None
     assert seeds_for_power(1e-6, sd) is None          # beyond any practical number
     assert seeds_for_power(1.0, 0.0) == 2             # no spread at all

@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from analysis.loading import BadInput, experiment_meta
+from analysis.rules import VerdictRules
 from analysis.sources import source_kind
 
 
@@ -29,11 +30,23 @@ def _parser() -> argparse.ArgumentParser:
     readme = sub.add_parser("readme-table", help="print the README's claims table (Markdown)")
     readme.add_argument("experiments", nargs="+", metavar="DIR/NAME",
                         help="experiment and/or report folders, pooled as for report")
+    defaults = VerdictRules()
     for p in (rep, readme):
-        p.add_argument("--tolerance", type=float, default=0.5,
-                       help="points below dense accuracy a winning ticket may lose "
-                            "(default 0.5)")
-        p.add_argument("--alpha", type=float, default=0.05, help="test level (default 0.05)")
+        p.add_argument("--alpha", type=float, default=defaults.alpha,
+                       help=f"level of every one-sided test and Holm family "
+                            f"(default {defaults.alpha:g})")
+        p.add_argument("--margin-points", "--tolerance", dest="margin_points", type=float,
+                       default=defaults.margin_points,
+                       help=f"claim 1 non-inferiority margin: accuracy points a winning ticket "
+                            f"may lose against dense (default {defaults.margin_points:g}); "
+                            f"--tolerance is the old name")
+        p.add_argument("--noise-margin", type=float, default=defaults.noise_margin,
+                       help=f"claim 2 non-superiority margin as a fraction of the dense noise "
+                            f"score (default {defaults.noise_margin:g})")
+        p.add_argument("--equivalence-margin", type=float,
+                       default=defaults.equivalence_margin_points,
+                       help=f"claim 3: +- points within which our mean agrees with a published "
+                            f"one, TOST (default {defaults.equivalence_margin_points:g})")
         p.add_argument("--finished-only", action="store_true",
                        help="leave out the steps of errored and unfinished trials")
     pages = sub.add_parser("pages", help="write the results pages a manifest describes "
@@ -48,14 +61,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+FLAGS = {"alpha": "--alpha", "margin_points": "--margin-points",
+         "noise_margin": "--noise-margin", "equivalence_margin_points": "--equivalence-margin"}
+
+
+def _flag(message: str) -> str:
+    """``margin_points must be ...`` -> ``--margin-points must be ...``: name the flag."""
+    field, _, rest = message.partition(" ")
+    return f"{FLAGS.get(field, field)} {rest}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    rules = None
     if args.command in ("report", "readme-table"):
-        if not 0 < args.alpha < 1:
-            parser.error(f"--alpha must be in (0, 1), got {args.alpha}")
-        if not 0 <= args.tolerance < 100:
-            parser.error(f"--tolerance must be in [0, 100) points, got {args.tolerance}")
+        try:
+            rules = VerdictRules(alpha=args.alpha, margin_points=args.margin_points,
+                                 noise_margin=args.noise_margin,
+                                 equivalence_margin_points=args.equivalence_margin)
+        except ValueError as err:
+            print(f"error: {_flag(str(err))}", file=sys.stderr)
+            return 2
     if args.command == "pages":
         return _pages(args.manifest, check=args.check)
     try:
@@ -66,13 +93,12 @@ def main(argv: list[str] | None = None) -> int:
             from analysis.report import build_report
 
             path = build_report(args.experiments, args.out, pdf=args.pdf,
-                                tolerance=args.tolerance, alpha=args.alpha,
-                                finished_only=args.finished_only)
+                                rules=rules, finished_only=args.finished_only)
             print(f"report: {path}")
         elif args.command == "readme-table":
             from analysis.report import readme_table
 
-            print(readme_table(args.experiments, tolerance=args.tolerance, alpha=args.alpha,
+            print(readme_table(args.experiments, rules=rules,
                                finished_only=args.finished_only), end="")
         else:
             from analysis.tidy import write_tidy

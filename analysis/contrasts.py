@@ -24,7 +24,7 @@ COLUMNS = ["label", "num_tasks", "protocol_a", "protocol_b", "metric", "n", "dif
 def protocol_contrasts(trials: pd.DataFrame, settings: Sequence[str], *,
                        resamples: int = 10_000) -> pd.DataFrame:
     """One row per (arm, task count, pair of protocols, metric): protocol b minus protocol a
-    in points over shared seeds, with the claims' paired comparison (bootstrap 95% CI; the
+    in points over shared seeds, with the claims' paired comparison (two-sided 95% t-CI; the
     t-test from 3 seeds, here two-sided: twice the smaller one-sided p)."""
     settings = [s for s in settings if s in trials]
     done = trials[trials["complete"].astype(bool)] if len(trials) else trials

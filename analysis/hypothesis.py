@@ -15,25 +15,35 @@ import pandas as pd
 from analysis import keys
 from analysis.grouping import level_key, replicate_column, setting_groups
 from analysis.markdown import percent
-from analysis.stats import bootstrap_ci, paired_t, wilcoxon_signed_rank
+from analysis.rules import MIN_SEEDS
+from analysis.stats import (BOOTSTRAP_MIN, Sample, bootstrap_ci, paired_t, t_interval,
+                            wilcoxon_signed_rank)
 
-MIN_SEEDS = 3        # fewer paired seeds: no test
 WILCOXON_MIN = 6     # the signed-rank test has no power below this
-SUPPORTED, REJECTED, UNTESTABLE = "supported", "rejected", "untestable"
+SUPPORTED, NOT_SHOWN, UNTESTABLE = "supported", "not shown", "untestable"
 
 
 def compare_paired(candidate: pd.Series, reference: pd.Series, *, alpha: float = 0.05,
                    resamples: int = 10_000, seed: int = 0) -> dict:
-    """Paired comparison of two score series indexed by seed (only shared seeds count)."""
+    """Paired comparison of two score series indexed by seed (only shared seeds count).
+
+    ``ci_low``/``ci_high``: the two-sided (1 - alpha) t-interval of the mean difference;
+    ``boot_low``/``boot_high``: a percentile bootstrap interval, only from ``BOOTSTRAP_MIN``
+    seeds up (with fewer it is about the seed range, not a (1 - alpha) interval)."""
     both = pd.concat([candidate.rename("c"), reference.rename("r")], axis=1).dropna()
     diffs = (both["c"] - both["r"]).to_numpy(dtype=float)
-    n = int(diffs.size)
+    s = Sample.of(diffs)
+    n = s.n
     out = {"n": n, "candidate_mean": both["c"].mean() if n else np.nan,
            "reference_mean": both["r"].mean() if n else np.nan,
-           "mean_diff": diffs.mean() if n else np.nan, "ci_low": np.nan, "ci_high": np.nan,
+           "mean_diff": s.mean, "sd_diff": s.sd, "ci_low": np.nan, "ci_high": np.nan,
+           "boot_low": np.nan, "boot_high": np.nan,
            "t": np.nan, "p_greater": np.nan, "p_less": np.nan, "p_wilcoxon": np.nan}
-    if n >= 1:
-        out["ci_low"], out["ci_high"] = bootstrap_ci(diffs, resamples=resamples, seed=seed)
+    if n >= 2:
+        out["ci_low"], out["ci_high"] = t_interval(s, 1 - alpha)
+    if n >= BOOTSTRAP_MIN:
+        out["boot_low"], out["boot_high"] = bootstrap_ci(diffs, confidence=1 - alpha,
+                                                         resamples=resamples, seed=seed)
     if n >= MIN_SEEDS:
         greater = paired_t(diffs, "greater")
         out.update(t=greater.statistic, p_greater=greater.pvalue,
@@ -45,9 +55,11 @@ def compare_paired(candidate: pd.Series, reference: pd.Series, *, alpha: float =
 
 
 def verdict(n: int, p_greater: float, alpha: float = 0.05) -> str:
+    """Per level: "supported" when significantly higher; "not shown" otherwise (a
+    non-significant test is no evidence of no gain: claim 2's margin rule decides that)."""
     if n < MIN_SEEDS or not np.isfinite(p_greater):
         return UNTESTABLE
-    return SUPPORTED if p_greater < alpha else REJECTED
+    return SUPPORTED if p_greater < alpha else NOT_SHOWN
 
 
 FAMILY_ORDER = ("weight sparsity (tickets)", "controls")
@@ -65,7 +77,8 @@ def sentence(row: dict, alpha: float = 0.05) -> str:
     if row["verdict"] == UNTESTABLE:
         return (f"Untestable: {who} vs {ref} ({noise}) has {n} paired seed(s); "
                 f"a paired test needs at least {MIN_SEEDS}.")
-    numbers = (f"mean diff {row['mean_diff']:+.0f} [95% CI {row['ci_low']:.0f}, "
+    numbers = (f"mean diff {row['mean_diff']:+.0f} [{100 * (1 - alpha):g}% t-CI "
+               f"{row['ci_low']:.0f}, "
                f"{row['ci_high']:.0f}], paired t p{format_p(row['p_greater'])}")
     if np.isfinite(row.get("p_wilcoxon", np.nan)):
         numbers += f", Wilcoxon p{format_p(row['p_wilcoxon'])}"
@@ -75,7 +88,7 @@ def sentence(row: dict, alpha: float = 0.05) -> str:
         return f"Supported: {claim} higher than that of {ref} ({numbers})."
     tail = (f"; it is significantly lower (p{format_p(row['p_less'])})"
             if row["p_less"] < alpha else "; no significant difference either way")
-    return f"Rejected: {claim} not higher than that of {ref} ({numbers}){tail}."
+    return f"Not shown: {claim} not significantly higher than that of {ref} ({numbers}){tail}."
 
 
 def _per_seed(frame: pd.DataFrame, rep: str) -> pd.Series:

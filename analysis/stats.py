@@ -1,83 +1,40 @@
-"""Paired tests and a bootstrap CI in numpy + math only (analysis stays scipy-free).
+"""Tests, intervals, multiple testing and power, all from scipy.stats and statsmodels.
 
-Tests cross-check these against scipy where it happens to be installed.
+Nothing here computes a distribution by hand: a reviewer can check every number against one
+library call (tests/test_stats_library.py does, to 1e-9). The rules that use these live in
+``analysis.rules`` and ``analysis.claims``.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import TTestPower
+from statsmodels.stats.weightstats import DescrStatsW
 
 ALTERNATIVES = ("greater", "less", "two-sided")
-
-
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny, eps = 1e-300, 1e-15
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 500):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < eps:
-            break
-    return h
-
-
-def betainc(a: float, b: float, x: float) -> float:
-    """Regularized incomplete beta I_x(a, b)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-                 + a * math.log(x) + b * math.log1p(-x))
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _betacf(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
-
-
-def t_sf(t: float, df: float) -> float:
-    """P(T > t) for Student's t with ``df`` degrees of freedom."""
-    if math.isinf(t):
-        return 0.0 if t > 0 else 1.0
-    tail = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
-    return tail if t > 0 else 1.0 - tail
-
-
-def normal_sf(z: float) -> float:
-    return 0.5 * math.erfc(z / math.sqrt(2.0))
-
-
-def _tail(sf_stat: float, cdf_side: float, alternative: str) -> float:
-    """p-value from P(stat >= obs) and P(stat <= obs)."""
-    if alternative == "greater":
-        return sf_stat
-    if alternative == "less":
-        return cdf_side
-    return min(1.0, 2.0 * min(sf_stat, cdf_side))
+BOOTSTRAP_MIN = 10   # below this a percentile bootstrap of the mean is about [min, max]
+MAX_SEEDS = 10_000   # seeds_for_power gives up beyond this
 
 
 def _check(alternative: str) -> None:
     if alternative not in ALTERNATIVES:
         raise ValueError(f"unknown alternative {alternative!r}; known: {', '.join(ALTERNATIVES)}")
+
+
+def _array(values: Sequence[float]) -> np.ndarray:
+    return np.asarray(values, dtype=float)
+
+
+def _no_spread(values: np.ndarray) -> bool:
+    """Identical values, up to float rounding (e.g. 0.1 - 0.1 over seeds): scipy has no t."""
+    return float(np.ptp(values)) <= 1e-12 * max(1.0, float(np.abs(values).max()))
 
 
 @dataclass(frozen=True)
@@ -86,87 +43,174 @@ class TestResult:
     pvalue: float
 
 
-def paired_t(diffs: Sequence[float], alternative: str = "greater") -> TestResult:
-    """Paired t-test on differences (H1 for "greater": mean difference > 0).
+def paired_t(diffs: Sequence[float], alternative: str = "greater",
+             null: float = 0.0) -> TestResult:
+    """One-sample t-test of paired differences against ``null`` (scipy ``ttest_1samp``).
 
-    Identical differences (zero spread) give t = +-inf (p 0 or 1), or p = 1 when all zero.
+    H1 for "greater": mean difference > null. Identical differences (no spread), where
+    scipy has no t, give t = +-inf (p 0 or 1), or t = 0, p = 1 when they equal ``null``.
     """
     _check(alternative)
-    d = np.asarray(diffs, dtype=float)
-    n = d.size
-    if n < 2:
+    d = _array(diffs)
+    if d.size < 2:
         return TestResult(float("nan"), float("nan"))
-    mean, sd = float(d.mean()), float(d.std(ddof=1))
-    if sd == 0.0:
-        if mean == 0.0:
+    if _no_spread(d):
+        shift = float(d.mean()) - null
+        if abs(shift) <= 1e-12 * max(1.0, abs(null)):
             return TestResult(0.0, 1.0)
-        t = math.copysign(math.inf, mean)
-    else:
-        t = mean / (sd / math.sqrt(n))
-    upper = t_sf(t, n - 1)
-    return TestResult(t, _tail(upper, 1.0 - upper, alternative))
-
-
-def _signed_rank_counts(doubled_ranks: np.ndarray) -> np.ndarray:
-    """Sign patterns giving each 2*W+ (ranks doubled so tied half-ranks are integers)."""
-    counts = np.zeros(int(doubled_ranks.sum()) + 1, dtype=float)
-    counts[0] = 1.0
-    for r in doubled_ranks.astype(int):
-        counts[r:] = counts[r:] + counts[: counts.size - r].copy()
-    return counts
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """Average ranks (1-based), ties sharing the mean rank."""
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(values.size)
-    sorted_vals = values[order]
-    i = 0
-    while i < values.size:
-        j = i
-        while j + 1 < values.size and sorted_vals[j + 1] == sorted_vals[i]:
-            j += 1
-        ranks[order[i: j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    return ranks
+        upper = 0.0 if shift > 0 else 1.0
+        p = {"greater": upper, "less": 1.0 - upper, "two-sided": 0.0}[alternative]
+        return TestResult(math.copysign(math.inf, shift), p)
+    res = sps.ttest_1samp(d, null, alternative=alternative)
+    return TestResult(float(res.statistic), float(res.pvalue))
 
 
 def wilcoxon_signed_rank(diffs: Sequence[float], alternative: str = "greater") -> TestResult:
-    """Wilcoxon signed-rank test (zero differences dropped), statistic W+.
-
-    Exact null distribution for n <= 50 (conditional on tied ranks), normal approximation
-    with tie correction above: the p-values scipy's default gives.
-    """
+    """scipy's Wilcoxon signed-rank test (zero differences dropped); all zero: p = 1."""
     _check(alternative)
-    d = np.asarray(diffs, dtype=float)
-    d = d[d != 0.0]
-    n = d.size
-    if n == 0:
+    d = _array(diffs)
+    if not np.any(d != 0.0):
         return TestResult(0.0, 1.0)
-    ranks = _ranks(np.abs(d))
-    w_plus = float(ranks[d > 0].sum())
-    if n <= 50:
-        probs = _signed_rank_counts(2 * ranks)
-        probs /= probs.sum()
-        k = int(round(2 * w_plus))
-        return TestResult(w_plus, _tail(float(probs[k:].sum()), float(probs[: k + 1].sum()),
-                                        alternative))
-    mean = n * (n + 1) / 4.0
-    _, tie_counts = np.unique(np.abs(d), return_counts=True)
-    var = n * (n + 1) * (2 * n + 1) / 24.0 - float((tie_counts ** 3 - tie_counts).sum()) / 48.0
-    z = (w_plus - mean) / math.sqrt(var) if var > 0 else 0.0
-    upper = normal_sf(z)
-    return TestResult(w_plus, _tail(upper, 1.0 - upper, alternative))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "exact p not available with ties"
+        res = sps.wilcoxon(d, alternative=alternative)
+    return TestResult(float(res.statistic), float(res.pvalue))
 
 
-def bootstrap_ci(diffs: Sequence[float], *, confidence: float = 0.95, resamples: int = 10_000,
-                 seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean (seeded, so a report is reproducible)."""
-    d = np.asarray(diffs, dtype=float)
-    if d.size == 0:
+@dataclass(frozen=True)
+class Sample:
+    """n, mean and standard deviation (ddof 1) of a sample: what every t quantity needs."""
+
+    n: int
+    mean: float
+    sd: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> "Sample":
+        """From values; identical ones (up to float rounding) have SD exactly 0."""
+        v = _array(values)
+        v = v[np.isfinite(v)]
+        sd = float("nan") if v.size < 2 else 0.0 if _no_spread(v) else float(v.std(ddof=1))
+        return cls(int(v.size), float(v.mean()) if v.size else float("nan"), sd)
+
+    @property
+    def se(self) -> float:
+        return self.sd / math.sqrt(self.n) if self.n > 1 else float("nan")
+
+
+def t_test(sample: Sample, null: float = 0.0, alternative: str = "greater") -> TestResult:
+    """The one-sample t-test from a sample's n, mean and SD (scipy's t distribution): what
+    ``paired_t`` gives on the values themselves, for rows that keep only their summary."""
+    _check(alternative)
+    if sample.n < 2 or not np.isfinite(sample.sd):
+        return TestResult(float("nan"), float("nan"))
+    shift = sample.mean - null
+    if sample.sd == 0.0:
+        return paired_t([sample.mean] * sample.n, alternative, null)
+    t = shift / sample.se
+    df = sample.n - 1
+    p = {"greater": sps.t.sf(t, df), "less": sps.t.cdf(t, df),
+         "two-sided": 2 * sps.t.sf(abs(t), df)}[alternative]
+    return TestResult(float(t), float(min(1.0, p)))
+
+
+def t_quantile(confidence: float, n: int) -> float:
+    """The one-sided ``confidence`` quantile of Student's t with n - 1 df (scipy)."""
+    return float(sps.t.ppf(confidence, n - 1)) if n > 1 else float("nan")
+
+
+def t_interval(values: Sequence[float] | Sample, confidence: float = 0.95
+               ) -> tuple[float, float]:
+    """Two-sided t confidence interval of the mean (scipy ``t.interval``)."""
+    s = values if isinstance(values, Sample) else Sample.of(values)
+    if s.n < 2:
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, d.size, size=(resamples, d.size))].mean(axis=1)
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(means, [alpha, 1.0 - alpha])
+    if s.sd == 0.0:
+        return s.mean, s.mean
+    low, high = sps.t.interval(confidence, s.n - 1, loc=s.mean, scale=s.se)
     return float(low), float(high)
+
+
+def t_bound(values: Sequence[float] | Sample, side: str, confidence: float = 0.95) -> float:
+    """One-sided t confidence bound of the mean: ``side`` "lower" or "upper"."""
+    if side not in ("lower", "upper"):
+        raise ValueError(f"side must be 'lower' or 'upper', got {side!r}")
+    s = values if isinstance(values, Sample) else Sample.of(values)
+    if s.n < 2:
+        return float("nan")
+    step = t_quantile(confidence, s.n) * s.se if s.sd > 0 else 0.0
+    return s.mean - step if side == "lower" else s.mean + step
+
+
+def tost(values: Sequence[float], low: float, high: float) -> TestResult:
+    """Two one-sided t-tests of equivalence: H1 low < mean < high (statsmodels
+    ``DescrStatsW.ttost_mean``, the one-sample form of ``ttost_paired``); the p-value is the
+    larger of the two one-sided ones."""
+    v = _array(values)
+    if v.size < 2:
+        return TestResult(float("nan"), float("nan"))
+    if _no_spread(v):
+        inside = low < float(v.mean()) < high
+        return TestResult(float("nan"), 0.0 if inside else 1.0)
+    p, lower, upper = DescrStatsW(v).ttost_mean(low, high)
+    stat = lower[0] if lower[1] >= upper[1] else upper[0]
+    return TestResult(float(stat), float(p))
+
+
+def holm(pvalues: Sequence[float], alpha: float = 0.05) -> np.ndarray:
+    """Holm-adjusted p-values (statsmodels ``multipletests(method="holm")``); NaN stays NaN
+    and does not count towards the family size."""
+    p = _array(pvalues)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], alpha=alpha, method="holm")[1]
+    return out
+
+
+def seeds_for_power(effect: float, sd: float, *, alpha: float = 0.05,
+                    power: float = 0.8) -> int | None:
+    """Seeds (pairs) a one-sided t-test needs for ``power`` at level ``alpha`` when the true
+    effect (distance from the null, in the data's unit) is ``effect`` and the SD is ``sd``
+    (statsmodels ``TTestPower``). None: no number of seeds decides (effect <= 0, or more
+    than ``MAX_SEEDS``)."""
+    if not (np.isfinite(effect) and effect > 0):
+        return None
+    if not np.isfinite(sd):
+        return None
+    if sd == 0.0:
+        return 2
+    size = effect / sd
+
+    def power_at(n: int) -> float:
+        return float(TTestPower().power(effect_size=size, nobs=n, alpha=alpha,
+                                        alternative="larger"))
+
+    # the smallest n reaching the power: what ceil(TTestPower().solve_power(...)) gives, by
+    # bisection on the library's power function (its root finder fails for large n)
+    if power_at(MAX_SEEDS) < power:
+        return None
+    low, high = 2, MAX_SEEDS
+    while low < high:
+        mid = (low + high) // 2
+        if power_at(mid) >= power:
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+def bootstrap_ci(values: Sequence[float], *, confidence: float = 0.95,
+                 resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean (scipy ``bootstrap``, seeded): only from
+    ``BOOTSTRAP_MIN`` values up, since with 3 seeds it is about [min, max] and covers the
+    mean about 75% of the time, not 95%."""
+    v = _array(values)
+    if v.size < BOOTSTRAP_MIN:
+        raise ValueError(f"a bootstrap interval needs at least {BOOTSTRAP_MIN} values, "
+                         f"got {v.size}")
+    if _no_spread(v):
+        return float(v[0]), float(v[0])
+    res = sps.bootstrap((v,), np.mean, confidence_level=confidence, n_resamples=resamples,
+                        method="percentile", random_state=np.random.default_rng(seed))
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)

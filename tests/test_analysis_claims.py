@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis import claims as C
+from analysis.rules import VerdictRules
 
 FEW = "inconclusive (n < 3)"
 RESAMPLES = 500
@@ -50,7 +51,8 @@ def _claim1(frame, **kw):
 def test_claim1_reproduced_when_tickets_hold_past_the_published_compression():
     head, vs_random = _claim1(_imp(extra=True))
     assert head["verdict"] == C.REPRODUCED
-    assert head["value"].startswith("35.5x (2.81% remaining)")
+    assert head["value"].startswith("35.5x over prunable weights / 39.5x over all parameters "
+                                    "(2.81% remaining)")
     assert head["n"] == 3 and head["p_value"] < 0.05
     assert head["published_value"] == 33 and "Bain 2022" in head["source"]
     assert head["ci_low"] <= head["mean"] <= head["ci_high"]
@@ -63,34 +65,37 @@ def test_claim1_not_reproduced_when_tickets_lose_accuracy_early():
     head, vs_random = _claim1(_imp(winning_drop=(5, 3.0)))
     assert head["verdict"] == C.NOT_REPRODUCED
     assert head["value"].startswith("2.4x")          # round 4, the last before the drop
+    assert "walk stopped at 3.1x" in head["value"]
     assert vs_random["comparison"] == "winning vs random tickets at 2.4x"
 
 
 def test_claim1_inconclusive_when_the_sweep_stops_short_or_seeds_are_few():
     head, _ = _claim1(_imp(rounds=7))
-    assert head["verdict"] == "inconclusive (sweep tested up to 3.8x)"
+    assert head["verdict"] == "inconclusive (sweep reached only 3.8x: prune further)"
     head, vs_random = _claim1(_imp(seeds=2))
     assert head["verdict"] == FEW
     assert vs_random["verdict"] == FEW
-    # a 1-point drop that 3 seeds cannot tell from the 0.5 tolerance either way
+    # a 1-point drop that 3 seeds cannot tell from the 0.5-point margin either way
     noisy = _imp()
     late = (noisy["ticket"] == "winning") & (noisy["round"] >= 15)
     noisy.loc[late, "round_test_acc_at_best_val"] -= 0.006 + 0.02 * (noisy.loc[late, "seed"] - 1)
     head, _ = _claim1(noisy)
-    assert head["verdict"].startswith("inconclusive (not shown within tolerance")
+    assert head["verdict"].startswith("inconclusive (not shown non-inferior at 28.4x")
+    assert head["verdict"].endswith("seeds would decide")
     assert head["value"].startswith("22.7x")  # round 14, the last before the noisy ones
 
 
-def test_claim1_uses_the_protocols_own_anchor_and_the_tolerance():
-    # 15 rounds reach 28.4x: short of the paper's 33x / 1.1, past Frankle & Carbin's 27.8x / 1.1
+def test_claim1_uses_the_protocols_own_anchor_and_the_margin():
+    # 16 rounds reach 28.4x: short of the paper's 33x, past Frankle & Carbin's 27.8x
     assert _claim1(_imp(rounds=16, preset="bain2022"))[0]["verdict"].startswith("inconclusive")
     frankle, _ = _claim1(_imp(rounds=16, preset="frankle2019"))
     assert frankle["verdict"] == C.REPRODUCED
     assert frankle["published_value"] == pytest.approx(1 / 0.036)
     # a 0.7-point drop is within a 1-point tolerance but not within 0.5
     drop = _imp(winning_drop=(3, 0.7))
-    assert _claim1(drop, tolerance=1.0)[0]["verdict"] == C.REPRODUCED
-    assert _claim1(drop, tolerance=0.5)[0]["verdict"] == C.NOT_REPRODUCED
+    assert _claim1(drop, rules=VerdictRules(margin_points=1.0))[0]["verdict"] == C.REPRODUCED
+    assert _claim1(drop, rules=VerdictRules(margin_points=0.5))[0]["verdict"] == \
+        C.NOT_REPRODUCED
 
 
 def test_claim1_not_run_and_per_setting():
@@ -127,19 +132,21 @@ def test_claim2_reproduced_when_no_sparsity_level_is_more_robust():
     rows = _claim2(_scores())
     win = rows["winning tickets vs dense"]
     assert win["verdict"] == C.REPRODUCED
-    assert win["value"] == "higher in 0 of 2 level(s)"
-    assert win["mean"] == pytest.approx(-400, abs=5)      # the most favourable level
+    assert "upper bound below delta at 2 of 2 level(s)" in win["value"]
+    assert win["mean"] == pytest.approx(-400, abs=5)      # the level with the highest bound
     assert win["published"] == "hypothesis rejected" and win["headline"]
-    control = rows["weight-sparse-only control vs control:dense"]
+    control = rows["the weight sparsity only control vs control:dense"]
     assert control["verdict"] == C.REPRODUCED and "70,566" in control["published"]
 
 
-def test_claim2_not_reproduced_when_a_level_is_more_robust_after_bonferroni():
-    rows = _claim2(_scores(winning_gain=800.0, control_gain=500.0))
+def test_claim2_not_reproduced_when_a_level_is_more_robust_after_holm():
+    # +5,000 of 90,000 (5.6%): well past the 2% margin
+    rows = _claim2(_scores(winning_gain=5000.0, control_gain=4000.0))
     win = rows["winning tickets vs dense"]
     assert win["verdict"] == C.NOT_REPRODUCED
-    assert win["p_value"] < 0.05 and win["value"] == "higher in 1 of 2 level(s)"
-    assert rows["weight-sparse-only control vs control:dense"]["verdict"] == C.NOT_REPRODUCED
+    assert "significantly higher (Holm) at 1" in win["value"]
+    assert rows["the weight sparsity only control vs control:dense"]["verdict"] == \
+        C.NOT_REPRODUCED
 
 
 def test_claim2_inconclusive_and_not_run():
@@ -224,8 +231,10 @@ def test_claim3_not_reproduced_and_inconclusive():
     acc = _by(rows)
     assert acc[f"{ADN} vs sparse_mlp"]["verdict"] == C.NOT_REPRODUCED
     assert _by(rows, "forgetting")[f"{ADN} vs sparse_mlp"]["verdict"] == C.NOT_REPRODUCED
-    assert acc[f"{ADN} vs mlp"]["verdict"] == "inconclusive (no significant difference)"
-    assert acc[f"{ADN} vs Numenta's published mean"]["verdict"] == C.NOT_REPRODUCED  # 94.55
+    assert acc[f"{ADN} vs mlp"]["verdict"].startswith(
+        "inconclusive (no significant difference); ")
+    # 90.0 against 94.55: the 90% t-interval lies wholly outside 94.55 +- 1 (TOST)
+    assert acc[f"{ADN} vs Numenta's published mean"]["verdict"] == C.NOT_REPRODUCED
     few = _by(C.claim3(_trials({ADN: (0.95, 0.0), "mlp": (0.8, 0.1)}, seeds=2),
                        resamples=RESAMPLES))
     assert {r["verdict"] for r in few.values()} == {FEW}
@@ -256,8 +265,8 @@ def test_claim4_with_and_without_task_id():
     assert rows[f"{ADN_CNN} vs cnn (baseline without task id)"]["verdict"] == C.REPRODUCED
     assert rows[f"{ADN_CNN} vs cnn [onehot] (baseline with task id)"]["verdict"] == \
         C.NOT_REPRODUCED
-    assert rows[f"{ADN_CNN} vs sparse_cnn (baseline without task id)"]["verdict"] == \
-        "inconclusive (no significant difference)"
+    assert rows[f"{ADN_CNN} vs sparse_cnn (baseline without task id)"]["verdict"].startswith(
+        "inconclusive (no significant difference); ")
     few = C.claim4(_trials(arms, seeds=1, stream="split"), resamples=RESAMPLES)
     assert {r["verdict"] for r in few} == {FEW}
     assert C.claim4(_trials({ADN: (0.9, 0.1)}), resamples=RESAMPLES)[0]["verdict"] == C.NOT_RUN
@@ -277,8 +286,9 @@ def test_claims_table_and_its_views():
     assert table["rule"].notna().all() and (table["anchors_version"] == C.A.VERSION).all()
     view = C.display(table, headline_only=True)
     assert len(view) == table["headline"].sum() < len(table)
-    assert view.iloc[0]["sparsenet (95% CI, n)"].startswith("35.5x (2.81% remaining); ")
-    assert view.iloc[0]["sparsenet (95% CI, n)"].endswith("(n=3)")
+    ours = view.iloc[0][C.ours_header()]
+    assert ours.startswith("35.5x over prunable weights")
+    assert "lower bound" in ours and ours.endswith("(n=3)")
     assert len(C.rules(table)) == table.groupby(["claim", "rule"]).ngroups
     empty = C.claims_table()
     assert empty["verdict"].tolist() == [C.NOT_RUN] * 4

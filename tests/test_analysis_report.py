@@ -45,7 +45,7 @@ def test_report_command_writes_every_table_and_figure(experiments, tmp_path, cap
     for heading in HEADINGS.values():
         assert f"# {heading}\n" in text, heading
     assert "stay within 0.5 points of dense accuracy" in text
-    assert "Rejected: the noise score (set_2sigma) of winning tickets at 96.7% pruned" in text
+    assert "Not shown: the noise score (set_2sigma) of winning tickets at 96.7% pruned" in text
     assert "Supported: the noise score (set_2sigma) of the activation sparsity" in text
     pngs = sorted(out.glob("*.png"))
     assert {p.stem for p in pngs} == {"imp_accuracy", "noise_accuracy", "running_mean_permuted",

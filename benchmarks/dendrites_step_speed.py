@@ -9,6 +9,7 @@ changes hit all alike; the ratio uses median CPU time per step (``time.process_t
 which a machine busy with other work disturbs less than wall time.
 
     python benchmarks/dendrites_step_speed.py [--rounds 6] [--steps 5] [--threads 1]
+        [--default-malloc]
 
 Runs against any checkout of the package (put it first on PYTHONPATH) to compare versions.
 """
@@ -41,8 +42,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--steps", type=int, default=5, help="timed steps per arm and round")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="leave glibc's malloc as it is (setup_torch keeps freed memory)")
     args = parser.parse_args()
-    setup_torch(args.threads, seed=0, device="cpu")
+    if args.default_malloc:
+        torch.set_num_threads(args.threads)
+        torch.manual_seed(0)
+    else:
+        setup_torch(args.threads, seed=0, device="cpu")
     arms = {"mlp": (build_model("mlp", (1, 28, 28), 10, hidden=[WIDTH, WIDTH]), None),
             "adn one-hot (10)": (adn(10), torch.eye(10)[3:4]),
             "adn prototype (784)": (adn(784), torch.randn(1, 784))}
@@ -72,6 +79,9 @@ def main() -> None:
             cpu[name].append((time.process_time() - c) / args.steps * 1e3)
             wall[name].append((time.perf_counter() - w) / args.steps * 1e3)
     base = statistics.median(cpu["mlp"])
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"peak memory {peak:.2f} GiB; host memory kept: {not args.default_malloc}")
     print(f"batch {BATCH}, {torch.get_num_threads()} thread(s), fused Adam; load average "
           f"{load_before:.2f} -> {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print("| model | CPU ms/step (median) | wall ms/step (median) | x MLP (CPU) |\n|---|---|---|---|")

@@ -15,15 +15,15 @@ handed back to the OS between steps. On other C libraries or systems this is a n
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import platform
 import sys
 
 # mallopt parameter numbers (glibc malloc.h).
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
-# Largest block kept in the heap instead of mmap'd (glibc accepts up to this on 64-bit
-# builds from 2.35; older ones cap it at 32 MiB and refuse larger values: see below).
+# Largest block kept in the heap instead of mmap'd; a glibc that refuses the value
+# (mallopt returns 0) leaves its default and keep_freed_memory() says False.
 _KEEP_UP_TO = 1 << 30
 _TRIM_ABOVE = (1 << 31) - 1
 
@@ -33,21 +33,20 @@ _applied: bool | None = None
 def keep_freed_memory() -> bool:
     """Tune glibc so freed blocks up to 1 GiB are reused; True when it took effect.
 
-    One arena for all threads too: Ray runs a trial's loop in a thread of its own, and a
-    thread arena's heaps (64 MiB each) would mmap the largest blocks again. Idempotent.
+    One arena for all threads too: a training loop run outside the main thread would
+    otherwise allocate from a thread arena, whose heaps (64 MiB each) mmap the largest
+    blocks again. Idempotent; the setting is process-wide and stays.
     """
     global _applied
     if _applied is not None:
         return _applied
     _applied = False
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        gnu_version = libc.gnu_get_libc_version  # absent on musl and others
-    except (OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
         return False
-    del gnu_version
     ok = bool(libc.mallopt(_M_MMAP_THRESHOLD, _KEEP_UP_TO))
     ok = bool(libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_ABOVE)) and ok
     ok = bool(libc.mallopt(_M_ARENA_MAX, 1)) and ok

@@ -1,5 +1,6 @@
 """sparsenet.host_memory: freed large blocks are reused instead of re-faulted from the OS."""
 
+import platform
 import subprocess
 import sys
 
@@ -28,7 +29,8 @@ def _faults(mode: str) -> int:
     return int(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc tuning")
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+                    reason="tunes glibc's malloc only")
 def test_large_blocks_are_reused_without_page_faults():
     """Five 64 MiB gradients fault ~80k pages by default and almost none once freed
     memory is kept. Catches keep_freed_memory() not calling mallopt, or passing the wrong

@@ -2,7 +2,7 @@
 
 All models train one epoch over the same 3x32x32 images (by default 10,000 random images,
 the size of one split-CIFAR-10 task; ``--dataset folder:PATH`` reads real ones) through the
-project's engine (`train_epoch`, masks enforced after every step, Adam) at one batch size
+project's engine (`train_epoch`, masks enforced after every step, fused Adam) at one batch size
 (default 128, the paper's batch for the dendritic CNN). Models: the split-CIFAR backbone
 `cnn` (ReLU, dense), `sparse_cnn` and `active_dendrites_cnn` with the paper's chosen
 settings (10 segments, one-hot context of 5 tasks, broadcast over the batch as the engine
@@ -26,7 +26,7 @@ import time
 
 import torch
 
-from sparsenet.engine import resolve_device, train_epoch
+from sparsenet.engine import setup_torch, train_epoch
 from sparsenet.models import build_model
 from sparsenet.models.layers import DendriticLayer
 
@@ -72,14 +72,13 @@ def main() -> None:
                         help="skip the dendritic CNN with the old (unfolded) conv gate")
     args = parser.parse_args()
 
-    torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = setup_torch(args.threads, seed=0, device=args.device)  # as the experiments run
     x, y = images(args, device)
     names = ["cnn", "sparse_cnn", "active_dendrites_cnn"]
     if not args.no_unfolded:
         names.append("active_dendrites_cnn_unfolded")
     models = {n: build(n, 2).to(device) for n in names}
-    optims = {n: torch.optim.Adam(m.parameters(), lr=1e-3) for n, m in models.items()}
+    optims = {n: torch.optim.Adam(m.parameters(), lr=1e-3, fused=True) for n, m in models.items()}
     context = torch.zeros(1, NUM_TASKS, device=device)
     context[0, 1] = 1.0
 

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sparsenet.host_memory import keep_freed_memory
 from sparsenet.models.masks import MaskEnforcer
 
 BatchTransform = Callable[[torch.Tensor], torch.Tensor]
@@ -42,9 +43,14 @@ def seed_everything(seed: int) -> None:
 
 def setup_torch(num_threads: int = 1, seed: int = 0,
                 device: str | torch.device = "auto") -> torch.device:
-    """Thread count from the CPUs a trial was given (oversubscription otherwise), seeds, device."""
+    """Thread count from the CPUs a trial was given (oversubscription otherwise), seeds, device.
+
+    Also keeps freed host memory for reuse (:mod:`sparsenet.host_memory`): large tensors
+    allocated every step then cost no page faults.
+    """
     if num_threads < 1:
         raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+    keep_freed_memory()
     torch.set_num_threads(int(num_threads))
     os.environ["OMP_NUM_THREADS"] = str(int(num_threads))
     seed_everything(seed)

@@ -249,11 +249,32 @@ def percent(value: Any) -> str:
 
 # ---------------------------------------------------------------- checkpoints (shared)
 def check_state(what: str, state: dict[str, Any], version: int, config: Any) -> None:
-    """A checkpoint must come from this code's state layout and from the same config."""
+    """A checkpoint must come from this code's state layout and from the same config.
+
+    A field added to the config after the checkpoint was written is absent from it; it
+    matches when the run uses that field's default (what the older code did).
+    """
     if state.get("version") != version:
         raise ValueError(f"{what} state version {state.get('version')} != {version}")
-    if state["config"] != config.to_flat():
+    saved, current = state["config"], config.to_flat()
+    added = {k: v for k, v in current.items() if k not in saved}
+    defaults = field_defaults(type(config))
+    if ({k: v for k, v in current.items() if k in saved} != saved
+            or any(k not in defaults or defaults[k] != v for k, v in added.items())):
         raise ValueError(f"{what} state was saved with a different config")
+
+
+def field_defaults(cls: type) -> dict[str, Any]:
+    """Flat key -> default of each plain (not nested) field of config class ``cls``."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if _NESTED in f.metadata:
+            continue
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = _plain(f.default)
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            out[f.name] = _plain(f.default_factory())  # type: ignore[misc]
+    return out
 
 
 def cuda_rng_state(device: torch.device) -> torch.Tensor | None:

@@ -46,6 +46,7 @@ from sparsenet import schema
 from sparsenet.experiments.common import (Config, Range, capture_rng, check_dataset_name,
                                           check_state, finite, option, percent, restore_rng)
 from sparsenet.experiments.early_stopping import EarlyStopping
+from sparsenet.experiments.optim import use_fused
 from sparsenet.models.cifar import FC_INITS
 from sparsenet.models.layers import update_boost_strength
 from sparsenet.models.masks import MASK_LAYOUTS
@@ -144,6 +145,7 @@ class ContinualConfig(Config):
     first_task_identity: bool = option(
         False, help="task 0 is the unpermuted dataset (both references)")
     eval_batch_size: int = option(1000, range=Range(low=1))
+    fused_optimizer: bool = True  # fused Adam kernel (same maths, less time per step)
     seed: int = 0
     arm: str = ""  # label of the comparison arm (set by sweeps; echoed in results)
     hp_source: str = ""  # where lr / epochs came from: "", "preset:<name>", "search", "cli"
@@ -328,7 +330,8 @@ class ContinualExperiment:
     # -- pieces ------------------------------------------------------------------------
     def _new_optimizer(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.model.parameters(), lr=self.config.lr,
-                                weight_decay=self.config.weight_decay)
+                                weight_decay=self.config.weight_decay,
+                                fused=self.config.fused_optimizer or None)
 
     def model_transform(self, task_id: int) -> Callable[[torch.Tensor], torch.Tensor]:
         """Raw batch -> what the network sees for ``task_id``: normalize, then permute."""
@@ -484,6 +487,7 @@ class ContinualExperiment:
         self.model.load_state_dict(state["model"])
         self.optimizer = self._new_optimizer()
         self.optimizer.load_state_dict(state["optimizer"])
+        use_fused(self.optimizer, self.config.fused_optimizer)
         if self.si is not None:
             self.si.load_state_dict(state["si"])
         self.contexts.load_state_dict(state["contexts"])

@@ -322,31 +322,55 @@ class _AbsMaxSegment(torch.autograd.Function):
 class _SegmentSelect(torch.autograd.Function):
     """context (B, D), weight (U, S, D) -> signed abs-max segment activation (B, U).
 
-    Fused so both passes stay in a (B, S, U) layout: the reductions over segments run
-    across contiguous units, and the weight gradient is ``context^T @ G`` (K = batch), which
-    BLAS does several times faster than the ``G^T @ context`` a Linear backward would use.
+    Fused, with one memory layout for both passes, picked by which tensor is larger:
+
+    - segment-major (B, S, U) when the activations outnumber the weights (narrow contexts,
+      e.g. a one-hot task id): the reductions over segments run across contiguous units,
+      and the weight gradient is ``context^T @ G`` (K = batch), which BLAS does several
+      times faster than the ``G^T @ context`` a Linear backward would use. The weight's
+      transposed copy and the gradient's permute are cheap at this size.
+    - unit-major (B, U, S), the weight's own layout, when the weights outnumber the
+      activations (wide contexts such as a 784-wide prototype, or the single row of a
+      broadcast context): no copy of the weight in the forward pass and a weight gradient
+      born contiguous. In the segment-major layout those two transposing copies of a
+      (2048 x 10 x 784) weight cost about 80% of the prototype ADN's training step.
     """
 
     @staticmethod
     def forward(ctx: Any, context: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         units, segments, dim = weight.shape
-        flat = weight.transpose(0, 1).reshape(segments * units, dim)
-        acts = (context @ flat.t()).view(context.shape[0], segments, units)
-        hi = acts.amax(dim=1)
-        lo = acts.amin(dim=1)
+        batch = context.shape[0]
+        unit_major = weight.numel() >= batch * units * segments
+        if unit_major:
+            flat = weight.reshape(units * segments, dim)  # a view: the weight is contiguous
+            acts = (context @ flat.t()).view(batch, units, segments)
+            axis = 2
+        else:
+            flat = weight.transpose(0, 1).reshape(segments * units, dim)
+            acts = (context @ flat.t()).view(batch, segments, units)
+            axis = 1
+        hi = acts.amax(dim=axis)
+        lo = acts.amin(dim=axis)
         selected = torch.where(hi >= -lo, hi, lo)
+        ctx.unit_major = unit_major
         ctx.save_for_backward(context, flat, acts, selected)
         return selected
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         context, flat, acts, selected = ctx.saved_tensors
-        batch, segments, units = acts.shape
-        g = torch.where(acts == selected.unsqueeze(1), grad.unsqueeze(1), 0.0)
-        g = g.view(batch, segments * units)
+        axis = 2 if ctx.unit_major else 1
+        batch = acts.shape[0]
+        g = torch.where(acts == selected.unsqueeze(axis), grad.unsqueeze(axis), 0.0)
+        g = g.view(batch, -1)
         grad_weight = grad_context = None
         if ctx.needs_input_grad[1]:
-            grad_weight = (context.t() @ g).view(-1, segments, units).permute(2, 1, 0)
+            if ctx.unit_major:
+                units, segments = acts.shape[1], acts.shape[2]
+                grad_weight = (g.t() @ context).view(units, segments, -1)
+            else:
+                segments, units = acts.shape[1], acts.shape[2]
+                grad_weight = (context.t() @ g).view(-1, segments, units).permute(2, 1, 0)
         if ctx.needs_input_grad[0]:
             grad_context = g @ flat
         return grad_context, grad_weight

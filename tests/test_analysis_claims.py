@@ -302,6 +302,7 @@ def experiments(tmp_path_factory):
             fake_continual(root, "split_cifar", "split", unfinished=True)]
 
 
+@pytest.mark.slow
 def test_report_has_the_claims_section_and_csv(experiments, tmp_path):
     text = build_report(experiments, tmp_path, resamples=300).read_text()
     section = text.split(f"## {HEADINGS['claims']}\n", 1)[1].split("\n## ", 1)[0]

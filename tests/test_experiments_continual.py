@@ -39,6 +39,7 @@ def comparable(results):
     return [{k: fix(v) for k, v in r.items()} for r in results]
 
 
+@pytest.mark.slow
 def test_matrix_shape_and_filled_after_each_task():
     exp = ContinualExperiment(cfg(num_tasks=3, classes_per_task=3, epochs_per_task=1),
                               device="cpu")
@@ -71,6 +72,7 @@ def test_conflicting_tasks_are_forgotten_and_metrics_say_so():
     assert math.isnan(first["forgetting"]) and math.isnan(first["bwt"])
 
 
+@pytest.mark.slow
 def test_one_hot_tasks_select_different_segments():
     from sparsenet.models.layers import DendriticSegments
 
@@ -97,6 +99,7 @@ def test_early_stopping_restores_best_weights():
     assert restored == max(vals)
 
 
+@pytest.mark.slow
 def test_checkpoint_mid_sequence_resumes_identically():
     config = adn(num_tasks=3, classes_per_task=3, context="prototype", context_infer="nearest",
                  si=True, patience=2, max_epochs=3, val_fraction=0.2)
@@ -162,6 +165,7 @@ def test_config_validation_and_flat_round_trip():
     assert math.isfinite(cfg(context="onehot", context_input=True).lr)
 
 
+@pytest.mark.slow
 def test_sparse_weights_stay_zero_under_si_and_cnn_path_runs():
     from sparsenet.models.masks import masked_modules
 

@@ -19,6 +19,7 @@ def cfg(**kw):
     return IMPConfig.from_preset("bain2022", **base)
 
 
+@pytest.mark.slow
 def test_two_round_imp_on_digits_learns_and_saves_tickets(tmp_path):
     exp = IMPExperiment(cfg(epochs_per_round=3), device="cpu", artifact_dir=tmp_path)
     rows = run_to_end(exp)
@@ -41,6 +42,7 @@ def test_two_round_imp_on_digits_learns_and_saves_tickets(tmp_path):
         exp.step()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ticket,rewind", [("winning", 0), ("random", 5), ("reinit", 0)])
 def test_resume_from_mid_run_state_gives_identical_numbers(tmp_path, ticket, rewind):
     c = cfg(ticket=ticket, rewind_iter=rewind, weight_decay=1e-3)
@@ -143,6 +145,7 @@ def _bias_after_rewind(exp, rows_until_round):
     return before, after
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ticket", ["winning", "random"])
 def test_aliased_biases_reproduce_the_papers_bug(ticket):
     exp = IMPExperiment(cfg(ticket=ticket, alias_biases=True), device="cpu")
@@ -180,6 +183,7 @@ def test_aliased_biases_are_the_trained_ones():
         assert torch.equal(l.module.bias, trained[l.name])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("save", ["last", "best_val", "best_test"])
 def test_saved_network_is_the_one_named(tmp_path, save):
     exp = IMPExperiment(cfg(rounds=1, epochs_per_round=4, save_network=save, lr=5e-3),
@@ -197,6 +201,7 @@ def test_saved_network_is_the_one_named(tmp_path, save):
     assert evaluate(model, exp.test_x, exp.test_y) == pytest.approx(expected)
 
 
+@pytest.mark.slow
 def test_eval_before_epoch_measures_the_untrained_net_and_never_the_last():
     c = cfg(rounds=0, epochs_per_round=3, eval_before_epoch=True)
     exp = IMPExperiment(c, device="cpu")
@@ -236,6 +241,7 @@ def test_bain2022_code_preset_sets_every_papers_behaviour():
     assert c.alias_biases and c.val_fraction == 0.0 and c.preset == "bain2022_code"
 
 
+@pytest.mark.slow
 def test_resume_with_the_papers_protocol_is_exact(tmp_path):
     c = IMPConfig.from_preset("bain2022_code", dataset="digits", rounds=2, epochs_per_round=2,
                               rate_hidden=0.5, rate_output=0.5, batch_size=64)

@@ -126,6 +126,7 @@ def test_every_network_of_a_study_sees_the_same_noisy_images(imp_dir, tmp_path_f
     assert not torch.equal(first[("uniform", 0.3)], first[("uniform", 0.0)])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["dense", "weight_sparse", "activation_sparse", "both"])
 def test_controls_train_above_chance_then_face_noise(kind):
     control = ControlConfig(kind=kind, dataset="digits", epochs=3, batch_size=64,
@@ -144,6 +145,7 @@ def test_controls_train_above_chance_then_face_noise(kind):
             assert (layer.weight[layer.module.weight_mask == 0] == 0).all()
 
 
+@pytest.mark.slow
 def test_control_resume_is_exact(tmp_path):
     cfg = NoiseConfig(control=ControlConfig(kind="both", dataset="digits", epochs=3,
                                             batch_size=64), levels=(0.0, 0.3),
@@ -210,6 +212,7 @@ def sparse_run():
     return exp, run_to_end(exp)
 
 
+@pytest.mark.slow
 def test_sparse_cnn2_control_boost_decays_and_rate_steps(sparse_run):
     exp, rows = sparse_run
     # decayed before every epoch, the first included (Numenta's pre_epoch)
@@ -232,6 +235,7 @@ def test_sparse_cnn2_control_boost_decays_and_rate_steps(sparse_run):
     assert score_key("numenta") in rows[-1] and acc_key("numenta", 0.3) in rows[-1]
 
 
+@pytest.mark.slow
 def test_numenta_controls_learn(sparse_run):
     dense = run_to_end(NoiseExperiment(NoiseConfig(control=digits_control("numenta_dense_cnn2"),
                                             levels=(0.0,), noise_types=("numenta",)),
@@ -244,6 +248,7 @@ def test_numenta_controls_learn(sparse_run):
     assert dense[-1]["weights_remaining"] == 1.0
 
 
+@pytest.mark.slow
 def test_resume_keeps_rate_schedule_and_boost(tmp_path):
     cfg = NoiseConfig(control=digits_control("numenta_sparse_cnn2", first_epoch_batch_size=32,
                                              epochs=2),

@@ -68,6 +68,7 @@ def trainable(tmp_path):
                                )
 
 
+@pytest.mark.slow
 def test_trial_restored_from_checkpoint_continues_at_the_right_round(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     uninterrupted = trainable(tmp_path)

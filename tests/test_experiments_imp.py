@@ -257,5 +257,5 @@ def test_resume_with_the_papers_protocol_is_exact(tmp_path):
 def test_fused_and_plain_adam_agree():
     fused = run_to_end(IMPExperiment(cfg(rounds=0, epochs_per_round=2), device="cpu"))
     plain = run_to_end(IMPExperiment(cfg(rounds=0, epochs_per_round=2, fused_optimizer=False),
-                              device="cpu"))
+                                     device="cpu"))
     assert fused[-1]["train_loss"] == pytest.approx(plain[-1]["train_loss"], rel=1e-3)

@@ -181,8 +181,9 @@ def test_noise_evaluation_scores_paper_cifar():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3072, 2))
     y = model(x).argmax(1)  # all right without noise
-    out = evaluate_under_noise(model, x, y, normalize=lambda v: v, mean=(0.49, 0.48, 0.45), std=(0.2, 0.2, 0.2),
-                               noise_types=("paper_cifar",), levels=(0.0, 1.0))
+    out = evaluate_under_noise(model, x, y, normalize=lambda v: v, mean=(0.49, 0.48, 0.45),
+                               std=(0.2, 0.2, 0.2), noise_types=("paper_cifar",),
+                               levels=(0.0, 1.0))
     assert out["total"] == 8 and out["correct/paper_cifar/0"] == 8
     assert out["noise_score/paper_cifar"] == 8 + out["correct/paper_cifar/1"]
 
@@ -237,9 +238,9 @@ def test_sparse_cnn2_control_boost_decays_and_rate_steps(sparse_run):
 
 @pytest.mark.slow
 def test_numenta_controls_learn(sparse_run):
-    dense = run_to_end(NoiseExperiment(NoiseConfig(control=digits_control("numenta_dense_cnn2"),
-                                            levels=(0.0,), noise_types=("numenta",)),
-                                device="cpu"))
+    config = NoiseConfig(control=digits_control("numenta_dense_cnn2"), levels=(0.0,),
+                         noise_types=("numenta",))
+    dense = run_to_end(NoiseExperiment(config, device="cpu"))
     for kind, rows in (("numenta_sparse_cnn2", sparse_run[1]), ("numenta_dense_cnn2", dense)):
         assert rows[-1]["network"] == f"control:{kind}"
         assert rows[-1]["test_acc"] > 0.3 and rows[-1]["val_acc"] > 0.3  # chance is 0.1

@@ -35,8 +35,10 @@ TUNE_KEYS = ("training_iteration", "trial_id", "done", "time_total_s", "time_thi
 ROW_CONFIG_KEY = "config"  # Tune copies the trial config into every row; params.json has it
 
 # Config keys that steer a run but never define a table's setting (paths are skipped too).
+# fused_optimizer: the fused Adam kernel, the same maths as plain Adam (tested), so a run with
+# it pools with one without it (continual configs gained the field later).
 RUNTIME_CONFIG_KEYS = ("experiment", "data_dir", "imp_dir", "num_threads", "device",
-                       "eval_batch_size")
+                       "eval_batch_size", "fused_optimizer")
 SEED = "seed"
 # Keys a step row reports about its own identity (a noise trial learns its seed, arch and
 # dataset from the ticket it loads): tidy frames keep them next to the config columns.

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from analysis.report import build_report
 
 from test_analysis_fakes import fake_continual
 
 
+@pytest.mark.slow
 def test_report_lists_each_arms_values_and_the_search(tmp_path):
     exp = fake_continual(tmp_path, "final", "permuted")
     (exp / "search_trials.csv").write_text(
@@ -35,6 +38,7 @@ def test_report_lists_each_arms_values_and_the_search(tmp_path):
     assert (tmp_path / "out" / "search_trials.csv").is_file()
 
 
+@pytest.mark.slow
 def test_no_search_section_without_a_search(tmp_path):
     exp = fake_continual(tmp_path, "pmnist", "permuted")
     text = build_report([exp], tmp_path / "out").read_text()
@@ -42,6 +46,7 @@ def test_no_search_section_without_a_search(tmp_path):
     assert "How the hyper-parameters were chosen" not in text
 
 
+@pytest.mark.slow
 def test_split_report_with_a_single_seed(tmp_path):
     """One seed: every std is NaN; the split table must still be built (it once crashed on
     the missing after_task_*_std columns)."""
@@ -53,6 +58,7 @@ def test_split_report_with_a_single_seed(tmp_path):
     assert "after_task_1_std" in table and table["after_task_1_n"].eq(1).all()
 
 
+@pytest.mark.slow
 def test_search_of_final_runs_still_going_is_read_from_the_folder_above(tmp_path):
     exp = fake_continual(tmp_path / "tuned", "final", "permuted")
     (tmp_path / "tuned" / "search_trials.csv").write_text(

@@ -20,6 +20,7 @@ from test_analysis_fakes import (LEVELS, NOISE_EVALUATIONS, TOTAL, fake_continua
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_analysis_never_imports_torch_or_ray():
     code = ("import pkgutil, importlib, sys, analysis\n"
             "for m in pkgutil.walk_packages(analysis.__path__, 'analysis.'):\n"

@@ -36,6 +36,7 @@ def _png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+@pytest.mark.slow
 def test_report_command_writes_every_table_and_figure(experiments, tmp_path, capsys):
     _, paths = experiments
     out = tmp_path / "report"
@@ -60,6 +61,7 @@ def test_report_command_writes_every_table_and_figure(experiments, tmp_path, cap
         assert (out / f"{csv}.csv").stat().st_size > 0, csv
 
 
+@pytest.mark.slow
 def test_report_on_a_sweep_that_has_barely_started(tmp_path):
     started = write_experiment(tmp_path, "fresh", "noise", "noise_robustness.py")
     write_trial(started, 0, {"experiment": "noise", "control_seed": 0}, [], finished=False)
@@ -74,6 +76,7 @@ def test_report_on_a_sweep_that_has_barely_started(tmp_path):
     assert "are left out (--finished-only)" in finished
 
 
+@pytest.mark.slow
 def test_report_command_rejects_a_folder_that_is_not_an_experiment(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "analysis", "report", str(tmp_path),
                            "--out", str(tmp_path / "o")], cwd=ROOT, capture_output=True,
@@ -85,6 +88,7 @@ def test_report_command_rejects_a_folder_that_is_not_an_experiment(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_notebook_is_valid_and_runs_on_a_results_folder(experiments, tmp_path, monkeypatch,
                                                          capsys):
     nb = json.loads(NOTEBOOK.read_text())

@@ -1,9 +1,10 @@
-"""add_noise: exact pixel counts, the right replacement values, determinism, validation."""
+"""add_noise: exact pixel counts, the right replacement values, determinism, validation;
+and the paper's CIFAR noise (``paper_cifar``): int(3072 level / 3) channel values set to 1."""
 
 import pytest
 import torch
 
-from sparsenet.data.noise import NOISE_TYPES, add_noise
+from sparsenet.data.noise import ALL_NOISE_TYPES, NOISE_TYPES, add_noise, paper_cifar_count
 
 MEAN, STD = (0.2, 0.4, 0.6), (0.1, 0.2, 0.3)
 
@@ -104,3 +105,51 @@ def test_cpu_generator_gives_the_same_noise_on_the_gpu(kind):
     g = torch.Generator(device="cuda").manual_seed(0)
     y = add_noise(x.cuda(), kind, 0.3, mean=MEAN, std=STD, generator=g)
     assert ((y != x.cuda()).any(1).flatten(1).sum(1) == round(0.3 * 63)).all()
+
+
+# --- the paper's CIFAR noise (paper_cifar) ---------------------------------------------
+
+CIFAR_MEAN, CIFAR_STD = (0.49, 0.48, 0.45), (0.2, 0.2, 0.2)
+
+
+def cifar_images(b=32):
+    g = torch.Generator().manual_seed(3)
+    return torch.rand(b, 3, 32, 32, generator=g) * 0.5  # below 1: every set value shows
+
+
+def paper_noisy(level, seed=0, x=None):
+    x = cifar_images() if x is None else x
+    return x, add_noise(x, "paper_cifar", level, mean=CIFAR_MEAN, std=CIFAR_STD,
+                        generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("level", [0.1, 0.2, 0.3, 0.5, 1.0])
+def test_count_is_int_of_3072_times_level_over_three(level):
+    x, y = paper_noisy(level)
+    changed = (y != x).flatten(1).sum(1)
+    expected = int(3072 * (level / 3))
+    assert expected == paper_cifar_count(level, 3072)
+    assert changed.tolist() == [expected] * x.shape[0]
+    assert torch.all(y[y != x] == 1.0)  # 2 x the paper's stdev 0.5, raw scale
+
+
+def test_values_are_picked_per_channel_not_per_pixel():
+    x, y = paper_noisy(0.3)
+    changed = y != x
+    per_pixel = changed.sum(1)  # channels changed at each position
+    assert (per_pixel == 1).any() and (per_pixel == 2).any()  # positions not all-or-none
+    channels = changed.sum(dim=(0, 2, 3))
+    assert torch.all(channels > 0.25 * changed.sum())  # every channel gets its share
+
+
+def test_paper_cifar_is_deterministic_and_level_zero_is_identity():
+    x, a = paper_noisy(0.2, seed=5)
+    _, b = paper_noisy(0.2, seed=5, x=x)
+    _, c = paper_noisy(0.2, seed=6, x=x)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    _, zero = paper_noisy(0.0, x=x)
+    assert torch.equal(zero, x) and zero is not x
+
+
+def test_paper_cifar_is_opt_in():
+    assert "paper_cifar" in ALL_NOISE_TYPES and "paper_cifar" not in NOISE_TYPES

@@ -59,6 +59,24 @@ def test_small_layer_does_not_stall():
         assert int(get_mask(l.module).sum()) == max(1, round(0.875 ** 12 * 10))
 
 
+def test_layer_scope_keeps_at_least_one_weight_per_layer():
+    """A small layer under a high rate would round to zero weights and cut the network in
+    two; layer scope keeps its largest surviving weight instead. Catches removing the
+    ``max(1, ...)`` floor in ``MagnitudePruner.target_counts`` (the schedule test above
+    allows a difference of one weight, so it cannot see a layer at 0 instead of 1)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))  # 6 and 2 weights
+    layers, pruner = run_rounds(model, PruneRates(hidden=0.9, output=0.9), "layer", 3)
+    assert pruner.density["2"] * 2 < 0.5  # the schedule alone asks for round(0.002) = 0
+    for l in layers:
+        kept = get_mask(l.module).bool()
+        assert int(kept.sum()) == 1, l.name
+        w = l.weight.detach().abs()
+        assert w[kept].item() > 0  # the one kept weight is a trained, non-zero one
+    assert pruner.target_counts() == {"0": 1, "2": 1}
+    assert model(torch.randn(4, 3)).shape == (4, 1)
+
+
 def test_pruning_removes_smallest_surviving_magnitudes():
     model = tiny()
     layers = prunable_layers(model)

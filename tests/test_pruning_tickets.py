@@ -1,10 +1,14 @@
+"""Tickets: winning masks nested and rewound, random and reinit tickets, rewinding to
+iteration k, and which weights a rewind scope restores."""
+
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from sparsenet.models.masks import MaskEnforcer, get_mask
 from sparsenet.pruning import (MagnitudePruner, PruneRates, apply_ticket, prunable_layers,
-                               snapshot)
+                               rewind_target, snapshot)
 
 
 def tiny(seed=0):
@@ -97,3 +101,35 @@ def test_pruned_weights_stay_exactly_zero_under_adam_with_weight_decay():
         m = get_mask(l.module)
         assert (l.weight[m == 0] == 0).all()
         assert (l.weight[m == 1] != 0).any()
+
+
+class ConvThenFC(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1))
+
+
+@pytest.mark.parametrize("scope,rewound", [
+    ("all", {"conv.weight", "conv.bias", "fc.weight", "fc.bias"}),
+    ("prunable", {"fc.weight", "fc.bias"}),
+    ("prunable+biases", {"fc.weight", "fc.bias", "conv.bias"}),
+])
+def test_rewind_scope_restores_exactly_its_keys(scope, rewound):
+    model = ConvThenFC()
+    layers = prunable_layers(model, "fc")
+    init = snapshot(model)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)  # "training"
+    target = rewind_target(model, init, layers, scope)
+    for key, value in target.items():
+        expected = init[key] if key in rewound else init[key] + 1.0
+        assert torch.equal(value, expected), key
+    kept = rewind_target(model, init, layers, scope, keep_biases=True)
+    assert torch.equal(kept["fc.bias"], init["fc.bias"] + 1.0)
+    with pytest.raises(ValueError, match="rewind scope"):
+        rewind_target(model, init, layers, "most")

@@ -3,11 +3,14 @@
 import subprocess
 import sys
 
+import pytest
+
 import analysis.keys as keys
 import sparsenet.experiments.noise as noise
 import sparsenet.schema as schema
 
 
+@pytest.mark.slow
 def test_analysis_imports_neither_torch_nor_ray():
     code = ("import sys, analysis, analysis.report, analysis.tidy, analysis.claims, "
             "analysis.figures, analysis.__main__; "

@@ -8,20 +8,13 @@ import pytest
 from sparsenet.experiments.imp import IMPConfig
 from sparsenet.tune.trainable import ExperimentTrainable
 
-from sweep_helpers import load_sweep, run_main
-
-class Proc:
-    def __init__(self, returncode, stderr):
-        self.returncode, self.stderr = returncode, stderr
+from conftest import assert_one_line, run_before_ray
+from sweep_helpers import load_sweep
 
 
 def run_cli(*args):
     """The sweep's main() in-process (no interpreter start-up); Ray must not start."""
-    import ray
-
-    code, err = run_main("imp_sparsity", *args)
-    assert not ray.is_initialized()
-    return Proc(code, err)
+    return run_before_ray("imp_sparsity", *args)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -31,26 +24,24 @@ def run_cli(*args):
     (["--seeds", "0"], "--seeds must be >= 1"),
 ])
 def test_bad_input_is_one_clear_line_before_ray_starts(tmp_path, args, message):
-    proc = run_cli("--quick", "--storage", str(tmp_path), *args)
-    assert proc.returncode == 2
-    assert message in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1
+    code, err = run_cli("--quick", "--storage", str(tmp_path), *args)
+    assert_one_line(code, err, message)
     assert not (tmp_path / "imp_sparsity").exists()
 
 
 def test_unwritable_storage_and_existing_experiment_are_refused(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    proc = run_cli("--quick", "--storage", str(blocker / "sub"))
-    assert proc.returncode == 2 and "not writable" in proc.stderr
+    code, err = run_cli("--quick", "--storage", str(blocker / "sub"))
+    assert_one_line(code, err, "not writable")
     done = tmp_path / "imp_sparsity"
     done.mkdir()
     (done / "precious.csv").write_text("keep me")
-    proc = run_cli("--quick", "--storage", str(tmp_path))
-    assert proc.returncode == 2 and "--resume" in proc.stderr
+    code, err = run_cli("--quick", "--storage", str(tmp_path))
+    assert_one_line(code, err, "--resume")
     assert (done / "precious.csv").read_text() == "keep me"
-    proc = run_cli("--quick", "--storage", str(tmp_path), "--resume")
-    assert proc.returncode == 2 and "not a sparsenet experiment" in proc.stderr
+    code, err = run_cli("--quick", "--storage", str(tmp_path), "--resume")
+    assert_one_line(code, err, "not a sparsenet experiment")
 
 
 @pytest.mark.ray
@@ -77,6 +68,7 @@ def trainable(tmp_path):
                                )
 
 
+@pytest.mark.slow
 def test_trial_restored_from_checkpoint_continues_at_the_right_round(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     uninterrupted = trainable(tmp_path)

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ray.tune import Callback
 
 from sparsenet.experiments.imp import IMPConfig
 from sparsenet.tune.cli import Sweep, add_common_args, run_sweep
@@ -77,17 +78,34 @@ def test_trial_restored_from_its_final_checkpoint_ends_without_running_again(tmp
     assert row["done"] and "test_acc" not in row and row["device"] == "cpu"
 
 
+_CHECKPOINT_REGISTERED = threading.Event()  # module level: Tune pickles its callbacks
+
+
+class CheckpointRegistered(Callback):
+    """Sets :data:`_CHECKPOINT_REGISTERED` once the driver has registered a checkpoint."""
+
+    def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
+        _CHECKPOINT_REGISTERED.set()
+
+
 @pytest.mark.ray
 def test_killed_trial_restarts_from_its_checkpoint_with_the_uninterrupted_numbers(
         tmp_path, monkeypatch):
     import ray
     from ray._private import state
 
+    from sparsenet.tune import tracking
+
     epochs = 20  # small batches: round 1 must outlast finding and killing the trial's process
     config = imp_config(epochs_per_round=epochs, batch_size=16)
     args = sweep_args(tmp_path / "out", "--name", "killed", "--num-cpus", "1")
     sweep = Sweep(base=config)
     box = {}
+    # The driver registers round 0's checkpoint after the trial wrote it; a trial killed in
+    # between would restart from scratch. Wait for the registration itself (Tune calls its
+    # callbacks' on_checkpoint as it registers one), not a fixed time.
+    _CHECKPOINT_REGISTERED.clear()
+    monkeypatch.setattr(tracking, "tracking_callbacks", lambda args: [CheckpointRegistered()])
 
     def drive():
         try:
@@ -99,10 +117,9 @@ def test_killed_trial_restarts_from_its_checkpoint_with_the_uninterrupted_number
     driver.start()
     exp_dir = tmp_path / "out" / "killed"
     deadline = time.monotonic() + 240
-    while not list(exp_dir.glob("*/checkpoint_000000/*")):  # round 0 done and saved
+    while not _CHECKPOINT_REGISTERED.wait(timeout=0.05):  # round 0 done, saved, registered
         assert driver.is_alive() and time.monotonic() < deadline, box
-        time.sleep(0.05)
-    time.sleep(0.5)  # let the driver register that checkpoint
+    assert list(exp_dir.glob("*/checkpoint_000000/*"))
     actors = state.actors().values()
     alive = [a for a in actors if a["State"] == "ALIVE"
              and a["ActorClassName"].endswith(("ExperimentTrainable", "ResourceTrainable"))]

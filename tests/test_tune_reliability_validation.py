@@ -6,7 +6,8 @@ test_tune_imp_sweep.py; pmnist's model / task-count cases in test_tune_continual
 
 import pytest
 
-from sweep_helpers import ROOT, run_main
+from conftest import assert_one_line, run_before_ray
+from sweep_helpers import ROOT
 
 # Each sweep with the arguments that make it do something on its --quick budget, and the
 # experiment folder that would be written under --storage.
@@ -20,19 +21,9 @@ PRESENT = [name for name in SWEEPS if (ROOT / "sweeps" / f"{name}.py").exists()]
 
 
 def run(name, storage, *args):
-    """A sweep's main() in-process; returns (exit code, stderr). Ray must not start."""
-    import ray
-
+    """A sweep's main() in-process with its --quick arguments; Ray must not start."""
     base, _ = SWEEPS[name]
-    code, err = run_main(name, *base, "--storage", str(storage), *args)
-    assert not ray.is_initialized()
-    return code, err
-
-
-def assert_one_line(code, err, message):
-    assert code == 2
-    assert len(err.strip().splitlines()) == 1, err
-    assert err.startswith("error: ") and message in err, err
+    return run_before_ray(name, *base, "--storage", str(storage), *args)
 
 
 @pytest.mark.parametrize("name, args, message", [

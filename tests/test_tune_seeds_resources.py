@@ -8,21 +8,8 @@ import pytest
 from sparsenet.tune import resources
 from sparsenet.tune.cli import SweepError, add_common_args, fill_defaults
 
-from sweep_helpers import load_sweep, run_main
-
-
-def run(name, *args):
-    import ray
-
-    code, err = run_main(name, *args)
-    assert not ray.is_initialized()
-    return code, err
-
-
-def assert_one_line(code, err, message):
-    assert code == 2, err
-    assert len(err.strip().splitlines()) == 1, err
-    assert err.startswith("error: ") and message in err, err
+from conftest import assert_one_line, run_before_ray
+from sweep_helpers import load_sweep
 
 
 @pytest.mark.parametrize("args, message", [
@@ -31,7 +18,7 @@ def assert_one_line(code, err, message):
     (["--seed-list", "42", "7", "42"], "each seed once, got 42 more than once"),
 ])
 def test_bad_seed_lists_are_one_line(tmp_path, args, message):
-    code, err = run("imp_sparsity", "--quick", "--storage", str(tmp_path), *args)
+    code, err = run_before_ray("imp_sparsity", "--quick", "--storage", str(tmp_path), *args)
     assert_one_line(code, err, message)
     assert not any(tmp_path.iterdir())
 
@@ -53,8 +40,8 @@ def test_seed_list_replaces_the_seed_axis_of_every_sweep(tmp_path, capsys):
 
 
 def test_seed_list_dry_run_counts_its_trials(tmp_path, capsys):
-    code, err = run("imp_sparsity", "--quick", "--seed-list", "42", "--storage", str(tmp_path),
-                    "--dry-run")
+    code, err = run_before_ray("imp_sparsity", "--quick", "--seed-list", "42", "--storage",
+                               str(tmp_path), "--dry-run")
     assert code == 0, err
     assert "2 trials of imp" in capsys.readouterr().out
 
@@ -70,8 +57,8 @@ def parsed(*argv):
 def test_gpus_asked_for_on_a_machine_without_one_fail_fast(tmp_path):
     if resources.visible_gpus():
         pytest.skip("this machine has a GPU")
-    code, err = run("imp_sparsity", "--quick", "--storage", str(tmp_path),
-                    "--gpus-per-trial", "1")
+    code, err = run_before_ray("imp_sparsity", "--quick", "--storage", str(tmp_path),
+                               "--gpus-per-trial", "1")
     assert_one_line(code, err, "--gpus-per-trial 1 but torch sees no GPU")
     assert not any(tmp_path.iterdir())
     # logical GPUs (--num-gpus) are the user's explicit choice and pass the check
@@ -81,11 +68,11 @@ def test_gpus_asked_for_on_a_machine_without_one_fail_fast(tmp_path):
 
 
 def test_more_cpus_per_trial_than_the_machine_fail_fast(tmp_path):
-    code, err = run("imp_sparsity", "--quick", "--storage", str(tmp_path),
-                    "--cpus-per-trial", "512")
+    code, err = run_before_ray("imp_sparsity", "--quick", "--storage", str(tmp_path),
+                               "--cpus-per-trial", "512")
     assert_one_line(code, err, "--cpus-per-trial 512 is more than the")
-    code, err = run("noise_robustness", "--quick", "--controls", "--storage", str(tmp_path),
-                    "--cpus-per-trial", "2", "--num-cpus", "1")
+    code, err = run_before_ray("noise_robustness", "--quick", "--controls", "--storage",
+                               str(tmp_path), "--cpus-per-trial", "2", "--num-cpus", "1")
     assert_one_line(code, err, "more than the 1 CPU(s) of --num-cpus")
     assert not any(tmp_path.iterdir())
 
@@ -120,8 +107,8 @@ def test_every_sweep_dry_runs_with_seed_list_alone(tmp_path, capsys, sweep_name,
     """How a user adds seeds: --seed-list without --seeds. The permuted sweep filled its
     defaults twice and refused it ("not both"); reverting the idempotence in
     ``fill_defaults`` fails the dendrites_pmnist case."""
-    code, err = run(sweep_name, "--quick", "--seed-list", "13", "14", "--storage",
-                    str(tmp_path), "--dry-run", *extra)
+    code, err = run_before_ray(sweep_name, "--quick", "--seed-list", "13", "14", "--storage",
+                               str(tmp_path), "--dry-run", *extra)
     assert code == 0, err
     out = capsys.readouterr().out
     assert trials in out, out

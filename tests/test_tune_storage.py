@@ -13,9 +13,9 @@ import time
 
 import pytest
 
+from conftest import assert_one_line
 from sweep_helpers import ROOT, kill_driver_after_first_trial, load_sweep, run_main
 
-moto_server = pytest.importorskip("moto.server", reason="moto[server] (the test extra) is needed")
 BUCKET = "sparsenet-test"
 
 
@@ -23,6 +23,9 @@ BUCKET = "sparsenet-test"
 def s3(monkeypatch):
     """A local S3 server with one bucket; the AWS variables point every client (pyarrow in
     the driver and in Ray's workers, boto3) at it."""
+    # skipped here, not for the module: the refusals before Ray need no server
+    moto_server = pytest.importorskip("moto.server",
+                                      reason="moto[server] (the test extra) is needed")
     import boto3
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -52,12 +55,6 @@ def s3_files(uri):
     prefix = root.path + "/"
     return sorted(i.path[len(prefix):] for i in root.listing(recursive=True)
                   if i.type.name == "File")
-
-
-def assert_one_line(code, err, message):
-    assert code == 2, err
-    assert len(err.strip().splitlines()) == 1, err
-    assert err.startswith("error: ") and message in err, err
 
 
 def test_unsupported_scheme_is_one_line_before_ray(tmp_path):

@@ -36,7 +36,7 @@ from typing import Any, Callable, Sequence
 from sparsenet.schema import CHOSEN_FILE, EXPERIMENT_FILE, FINAL_DIR
 from sparsenet.schema import SEARCH_TRIALS_FILE as TRIALS_FILE
 from sparsenet.tune.cli import Sweep, SweepError, _check_data, _check_positive, experiment_dir
-from sparsenet.tune.launch import _start_ray, describe_results, interrupted, run_sweep
+from sparsenet.tune.launch import describe_results, interrupted, run_sweep, start_ray
 
 DEFAULT_LRS = (3e-6, 1e-5, 3e-5, 1e-4, 5e-4, 1e-3)
 DEFAULT_EPOCHS = (3, 5)
@@ -315,7 +315,7 @@ def _run(arms, settings, args, argv, exp_dir: Path, final_seeds, after) -> int:
     search_dir.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
     chosen: dict[str, Any] = {}
-    _start_ray(args)
+    start_ray(args)
     try:
         for arm in arms:
             arm_file = search_dir / f"{arm.name}.json"

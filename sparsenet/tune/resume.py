@@ -49,6 +49,7 @@ def check_resume(plan: Plan, build: Callable[[Sequence[str] | None], Plan]) -> N
         record = read_record(storage_location(args))
         if record is None:  # validate() says what is missing
             continue
+        _apply_seed_list(sweep, getattr(args, "seed_list", None))  # as validate() does
         recorded = _recorded_experiment(record, build, args.name)
         if isinstance(recorded, str):
             print(f"warning: --resume {args.name}: {recorded}; the recorded settings apply, "

@@ -145,3 +145,23 @@ def test_resume_with_a_changed_flag_exits_2_before_ray_and_the_same_flags_contin
     code, err = run_main("imp_sparsity", *args, "--resume", "--verbose")
     assert code == 0, err[-3000:]
     assert json.loads((tmp_path / "imp" / EXPERIMENT_FILE).read_text())["resumed"]
+
+
+def test_a_tuned_run_compares_its_arms_and_search(tmp_path, capsys):
+    """``--tune``: the search grid is part of what a resume cannot change (a finished arm's
+    search is kept); --tune-search-only may be dropped (the documented second step).
+    Catches: a tuned resume that ignores a changed --tune-lr."""
+    from sparsenet.tune.resume import check_tuned_resume, write_tuned_record
+
+    pm = load_sweep("dendrites_pmnist")
+    argv = ["--quick", "--tune", "--tune-lr", "1e-3", "2e-3", "--tune-epochs", "1",
+            "--storage", str(tmp_path), "--name", "tuned"]
+    exp_dir = tmp_path / "tuned"
+    exp_dir.mkdir()
+    check_tuned_resume(exp_dir, pm.build_tuned(argv), pm.build_tuned)  # no record yet
+    assert "no record of its flags" in capsys.readouterr().err
+    write_tuned_record(exp_dir, [*argv, "--tune-search-only"])
+    check_tuned_resume(exp_dir, pm.build_tuned([*argv, "--resume"]), pm.build_tuned)
+    changed = [a if a != "2e-3" else "5e-3" for a in argv]
+    with pytest.raises(SweepError, match="--tune-lr 0.001 0.002 → 0.001 0.005"):
+        check_tuned_resume(exp_dir, pm.build_tuned([*changed, "--resume"]), pm.build_tuned)

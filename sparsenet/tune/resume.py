@@ -21,18 +21,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import json
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from sparsenet.schema import EXPERIMENT_FILE, FINAL_DIR, TUNED_RECORD_FILE
 from sparsenet.tune.cli import Plan, Sweep, SweepError, _apply_seed_list, storage_location
 from sparsenet.tune.record import read_record
 
 # Driver-side flags, applied as given on a resume (or naming the experiment itself).
+# --tune-search-only: the final runs are "the same command without it, with --resume".
 FREE_ON_RESUME = frozenset({"resume", "dry_run", "address", "num_cpus", "num_gpus", "verbose",
-                            "storage", "name"})
+                            "storage", "name", "tune_search_only"})
 # Restored by Tune from the first run (tune/run config, trial resources, trial data_dir).
 KEPT_BY_TUNE = frozenset({"cpus_per_trial", "gpus_per_trial", "max_concurrent",
                           "max_failures", "tracking", "tracking_uri", "tracking_project",
@@ -87,15 +90,68 @@ def resume_problem(recorded: tuple[Sweep, argparse.Namespace],
     """What differs between a recorded and a given experiment that a resume cannot apply
     (one clause, ``--flag recorded → given`` per flag), or None."""
     (old_sweep, old_args), (new_sweep, new_args) = recorded, given
+    return _problem(_grid(old_sweep) == _grid(new_sweep), old_args, new_args,
+                    lambda: "the grid differs from the recorded one: "
+                    + _grid_difference(old_sweep, new_sweep))
+
+
+def _problem(same_grid: bool, old_args: argparse.Namespace, new_args: argparse.Namespace,
+             grid_difference: Callable[[], str]) -> str | None:
     flags = _differing_flags(old_args, new_args)
-    if _grid(old_sweep) == _grid(new_sweep):
+    if same_grid:
         flags = [(key, old, new) for key, old, new in flags if key in KEPT_BY_TUNE]
         if not flags:
             return None
     elif not flags:  # the same flags built another grid: the code changed since
-        return "the grid differs from the recorded one: " + _grid_difference(old_sweep, new_sweep)
+        return grid_difference()
     return "recorded with other settings: " + ", ".join(
         f"--{key.replace('_', '-')} {_show(old)} → {_show(new)}" for key, old, new in flags)
+
+
+def write_tuned_record(exp_dir: Path, argv: Sequence[str]) -> None:
+    """A ``--tune`` run's flags, kept from its first start (its final runs' record comes
+    only after the search)."""
+    path = exp_dir / TUNED_RECORD_FILE
+    if not path.exists():
+        path.write_text(json.dumps({"sweep": Path(sys.argv[0]).name, "argv": list(argv)},
+                                   indent=2))
+
+
+def check_tuned_resume(exp_dir: Path, given: tuple[Any, Any, argparse.Namespace],
+                       build: Callable[[Sequence[str] | None], Any]) -> None:
+    """The resume rule for a ``--tune`` run: its arms and search settings are its grid."""
+    record = None
+    for path in (exp_dir / TUNED_RECORD_FILE, exp_dir / FINAL_DIR / EXPERIMENT_FILE):
+        if record is None and path.is_file():
+            try:
+                record = json.loads(path.read_text())
+            except ValueError:
+                pass
+    name = given[2].name
+    if record is None or not isinstance(record.get("argv"), list):
+        print(f"warning: --resume {name}: no record of its flags (started before they were "
+              "recorded); the recorded settings apply, flags given now that differ from "
+              "them do not", file=sys.stderr)
+        return
+    quiet = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
+            old = build([str(a) for a in record["argv"]])
+    except (SystemExit, SweepError, ValueError, TypeError):
+        print(f"warning: --resume {name}: its recorded flags no longer parse; the recorded "
+              "settings apply, flags given now that differ from them do not", file=sys.stderr)
+        return
+
+    def grid(plan) -> str:
+        arms, settings, _ = plan
+        return json.dumps([[dataclasses.asdict(a) for a in arms], dataclasses.asdict(settings)],
+                          sort_keys=True, default=str)
+
+    problem = _problem(grid(old) == grid(given), old[2], given[2],
+                       lambda: "its arms or search settings differ from the recorded ones")
+    if problem:
+        raise SweepError(f"--resume {name}: {problem}; give the recorded flags, or choose "
+                         "another --name for a new experiment")
 
 
 def _differing_flags(old: argparse.Namespace, new: argparse.Namespace):

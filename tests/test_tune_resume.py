@@ -165,3 +165,16 @@ def test_a_tuned_run_compares_its_arms_and_search(tmp_path, capsys):
     changed = [a if a != "2e-3" else "5e-3" for a in argv]
     with pytest.raises(SweepError, match="--tune-lr 0.001 0.002 → 0.001 0.005"):
         check_tuned_resume(exp_dir, pm.build_tuned([*changed, "--resume"]), pm.build_tuned)
+
+
+def test_tuned_main_refuses_a_changed_search_before_ray(tmp_path):
+    """The command (``--dry-run`` stops before Ray): catches tuned_main not checking."""
+    from sparsenet.tune.resume import write_tuned_record
+
+    argv = ["--quick", "--tune", "--tune-lr", "1e-3", "--storage", str(tmp_path),
+            "--name", "tuned"]
+    (tmp_path / "tuned" / "search").mkdir(parents=True)
+    write_tuned_record(tmp_path / "tuned", argv)
+    assert run_main("dendrites_pmnist", *argv, "--resume", "--dry-run")[0] == 0
+    code, err = run_main("dendrites_pmnist", *argv, "--resume", "--dry-run", "--tune-seed", "7")
+    assert code == 2 and "--tune-seed 1000 → 7" in err and len(err.strip().splitlines()) == 1

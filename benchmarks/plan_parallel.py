@@ -6,7 +6,7 @@ budget on a local cluster of ``--num-cpus`` CPUs. Both arms run in this process,
 same machine, interleaved (A B B A ...), each into fresh folders; one Ray cluster per arm
 run (started and stopped by the plan runner).
 
-    python benchmarks/plan_parallel.py [--num-cpus 2] [--pairs 1] [--dataset synthetic:3,32,32,10]
+    python benchmarks/plan_parallel.py [--num-cpus 2] [--pairs 1] [--warmup] [--models cnn]
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def one_run(side_by_side: bool, args: argparse.Namespace, storage: Path) -> floa
     sweep = split_sweep()
     argv = ["--quick", "--task-id-baselines", "--dataset", args.dataset, "--tasks",
             str(args.tasks), "--epochs", str(args.epochs), "--no-augment",
+            "--models", *args.models,
             "--num-cpus", str(args.num_cpus), "--storage", str(storage), "--name", "plan"]
     out = io.StringIO()
     start = time.perf_counter()
@@ -57,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default="synthetic:3,32,32,10,600,200")
     parser.add_argument("--tasks", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=2, help="per task")
+    parser.add_argument("--models", nargs="+", default=["cnn", "sparse_cnn",
+                                                        "active_dendrites_cnn"],
+                        help="the plan's models (the baselines: those without dendrites)")
+    parser.add_argument("--warmup", action="store_true",
+                        help="one untimed run first (imports, caches)")
     args = parser.parse_args(argv)
     times: dict[str, list[float]] = {"side by side": [], "one after the other": []}
     order = []
@@ -64,13 +70,16 @@ def main(argv: list[str] | None = None) -> int:
         arms = [True, False] if pair % 2 == 0 else [False, True]
         order += arms
     with tempfile.TemporaryDirectory(prefix="sparsenet-plan-bench-") as tmp:
+        if args.warmup:
+            print(f"warm-up: {one_run(True, args, Path(tmp) / 'warmup'):.1f} s", flush=True)
         for i, side in enumerate(order):
             label = "side by side" if side else "one after the other"
             wall = one_run(side, args, Path(tmp) / f"run{i}")
             times[label].append(wall)
             print(f"run {i + 1}/{len(order)}: {label}: {wall:.1f} s", flush=True)
     a, b = statistics.mean(times["side by side"]), statistics.mean(times["one after the other"])
-    print(f"plan: split CIFAR + task-id baselines (5 trials), {args.dataset}, {args.tasks} "
+    trials = len(args.models) + len([m for m in args.models if "dendrites" not in m])
+    print(f"plan: split CIFAR + task-id baselines ({trials} trials), {args.dataset}, {args.tasks} "
           f"tasks x {args.epochs} epochs, {args.num_cpus} CPUs, {args.pairs} pair(s)")
     print(f"side by side:        {a:.1f} s (mean)")
     print(f"one after the other: {b:.1f} s (mean)")

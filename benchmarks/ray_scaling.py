@@ -30,7 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sparsenet.experiments.imp import IMPConfig
-from sparsenet.tune.cli import Sweep, add_common_args, run_sweep
+from sparsenet.tune.cli import Sweep, add_common_args
+from sparsenet.tune.launch import run_sweep
 
 
 @contextmanager

@@ -23,6 +23,7 @@ TICKETS_DIR = "tickets"
 # final runs; the choice and every grid point beside them (copied into FINAL_DIR at the end).
 FINAL_DIR = "final"
 CHOSEN_FILE = "chosen.json"
+TUNED_RECORD_FILE = "sparsenet_tuned.json"  # the flags of the first start (for --resume)
 SEARCH_TRIALS_FILE = "search_trials.csv"
 
 def ticket_file(round_: int) -> str:

@@ -22,12 +22,14 @@ import argparse
 import sys
 from typing import Any, Sequence
 
+from analysis.headline import finish_sweep
 from analysis.tidy import write_tidy
 from sparsenet.continual.presets import PAPER_PMNIST, PRESETS, get_preset
 from sparsenet.experiments.continual import ContinualConfig
 from sparsenet.models.registry import model_names
-from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
+from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults
 from sparsenet.tune.flags import FieldFlag, add_field_flags
+from sparsenet.tune.plan import sweep_main
 from sparsenet.tune.search import (DEFAULT_EPOCHS, DEFAULT_LRS, Arm, SearchGrid,
                                    SearchSettings, tuned_main)
 
@@ -225,7 +227,7 @@ def build_tuned(argv: Sequence[str] | None):
 def main(argv: Sequence[str] | None = None) -> int:
     if "--tune" in (sys.argv[1:] if argv is None else argv):
         return tuned_main(build_tuned, argv, after=write_tidy)
-    return sweep_main(build, argv, after=write_tidy)
+    return sweep_main(build, argv, after=finish_sweep)
 
 
 if __name__ == "__main__":

@@ -27,12 +27,13 @@ import argparse
 import sys
 from typing import Any, Sequence
 
-from analysis.tidy import write_tidy
+from analysis.headline import finish_sweep
 from sparsenet.continual.presets import SPLIT_CIFAR
 from sparsenet.experiments.continual import ContinualConfig
 from sparsenet.models.registry import model_names
-from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
+from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults
 from sparsenet.tune.flags import FieldFlag, add_field_flags
+from sparsenet.tune.plan import sweep_main
 
 CNN_MODELS = model_names(family="cnn", continual=True)  # cnn, sparse_cnn, active_dendrites_cnn
 DENDRITIC_MODELS = model_names(takes_context=True)
@@ -141,7 +142,7 @@ def build(argv: Sequence[str] | None) -> Plan:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return sweep_main(build, argv, after=write_tidy)
+    return sweep_main(build, argv, after=finish_sweep)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,12 @@ import argparse
 import sys
 from typing import Sequence
 
-from analysis.tidy import write_tidy
+from analysis.headline import finish_sweep
 from sparsenet.experiments.common import choices_of
 from sparsenet.experiments.imp import IMPConfig
-from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
+from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults
 from sparsenet.tune.flags import FieldFlag, add_field_flags, given_fields
+from sparsenet.tune.plan import sweep_main
 
 FULL = dict(dataset="mnist", seeds=7)  # rounds, rate and epochs come from the preset
 QUICK = dict(dataset="digits", seeds=1, epochs=4, rounds=5, prune_rate=0.5)
@@ -69,7 +70,7 @@ def build(argv: Sequence[str] | None) -> Plan:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return sweep_main(build, argv, after=write_tidy)
+    return sweep_main(build, argv, after=finish_sweep)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from analysis.tidy import write_tidy
+from analysis.headline import finish_sweep
 from sparsenet.data.noise import NOISE_TYPES
 from sparsenet.experiments.common import choices_of
 from sparsenet.schema import PARAMS_FILE, ticket_file
@@ -33,8 +33,9 @@ from sparsenet.experiments.noise import (CONTROL_KINDS, DEFAULT_LEVELS, NUMENTA_
                                          NoiseConfig, numenta_recipe)
 from sparsenet.pruning import get_preset
 from sparsenet.storage import StorageError, is_uri, location
-from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults, sweep_main
+from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults
 from sparsenet.tune.flags import FIELD_DEFAULT, FieldFlag, add_field_flags
+from sparsenet.tune.plan import sweep_main
 
 FULL = dict(dataset="mnist", seeds=7, epochs=get_preset("bain2022").epochs_per_round)
 QUICK = dict(dataset="digits", seeds=2, epochs=4)
@@ -176,7 +177,7 @@ def build(argv: Sequence[str] | None) -> Plan:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return sweep_main(build, argv, after=write_tidy)
+    return sweep_main(build, argv, after=finish_sweep)
 
 
 if __name__ == "__main__":

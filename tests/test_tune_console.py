@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from sparsenet.tune.console import ConsoleProgress, key_result
-from sparsenet.tune.headline import headline_lines
+from analysis.headline import headline_lines
 
 from sweep_helpers import ROOT
 from test_analysis_fakes import fake_continual, fake_imp, fake_noise
@@ -81,7 +81,7 @@ def test_per_kind_console_bits_live_with_each_kind():
     """Headlines are registered per declared kind (the paper's three have one); a kind's
     console line is its experiment class's ``summary`` (none: the test accuracy)."""
     from sparsenet.schema import KINDS
-    from sparsenet.tune.headline import HEADLINES, headline
+    from analysis.headline import HEADLINES, headline
 
     assert {"imp", "noise", "continual"} <= set(HEADLINES) <= set(KINDS)
     with pytest.raises(ValueError, match="unknown experiment kind 'bogus'"):

@@ -17,7 +17,8 @@ import pytest
 from ray.tune import Callback
 
 from sparsenet.experiments.imp import IMPConfig
-from sparsenet.tune.cli import Sweep, add_common_args, run_sweep
+from sparsenet.tune.cli import Sweep, add_common_args
+from sparsenet.tune.launch import run_sweep
 from sparsenet.tune.trainable import ExperimentTrainable
 from sweep_helpers import kill_driver_after_first_trial
 

@@ -131,6 +131,9 @@ class Sweep:
 # The kind, read from the base config (set after the dataclass took ``kind`` as an InitVar).
 Sweep.kind = property(lambda self: self.base.kind)  # type: ignore[assignment,misc]
 
+# What a sweep script's ``build(argv)`` returns: one (sweep, args) per experiment folder.
+Plan = list[tuple[Sweep, argparse.Namespace]]
+
 
 # Grid axes that hold replicate seeds (the IMP/continual ``seed``, the noise controls').
 SEED_AXES = ("seed", "control_seed")
@@ -284,17 +287,3 @@ def validate(sweep: Sweep, args: argparse.Namespace) -> list[Any]:
     else:
         _check_storage(experiment_dir(args), args.resume)
     return configs
-
-
-# Launching (needs Ray) lives in sparsenet.tune.launch; the sweep scripts may still import
-# these names from here (resolved on first use: launch itself imports this module).
-_LAUNCH_NAMES = ("Plan", "describe_results", "local_view", "print_headline", "run_sweep",
-                 "sweep_main")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAUNCH_NAMES:
-        from sparsenet.tune import launch
-
-        return getattr(launch, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

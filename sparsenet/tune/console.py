@@ -10,6 +10,7 @@ and, as each trial ends, its key result.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import Any, Sequence
 
@@ -17,6 +18,10 @@ from ray.tune import Callback
 
 from sparsenet.experiments.common import finite, percent
 from sparsenet.schema import EXPERIMENTS
+
+# One live progress bar per process: experiments run side by side print plain lines (two
+# rich displays at once would fail).
+_BAR = threading.Lock()
 
 
 def _clock(seconds: float) -> str:
@@ -42,9 +47,10 @@ class ConsoleProgress(Callback):
     """Trial counts, elapsed / remaining time, and a line per finished or failed trial."""
 
     def __init__(self, kind: str, total: int, axes: Sequence[str] = (), *,
-                 bar: bool | None = None):
+                 bar: bool | None = None, name: str | None = None):
         self.kind, self.total, self.axes = kind, total, list(axes)
         self.bar = bar  # None: a bar only on a terminal
+        self.name = name  # heads every line when several experiments run side by side
         self._reset()
 
     def _reset(self) -> None:
@@ -56,17 +62,18 @@ class ConsoleProgress(Callback):
         self._task = None
 
     def __getstate__(self) -> dict[str, Any]:  # Tune pickles its callbacks with the run
-        return {"kind": self.kind, "total": self.total, "axes": self.axes, "bar": self.bar}
+        return {"kind": self.kind, "total": self.total, "axes": self.axes, "bar": self.bar,
+                "name": self.name}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+        self.__dict__.update({"name": None, **state})  # older runs pickled no name
         self._reset()
 
     # -- Tune's hooks ---------------------------------------------------------------------
     def setup(self, **info: Any) -> None:
         self._reset()
         interactive = sys.stdout.isatty() if self.bar is None else self.bar
-        if interactive:
+        if interactive and _BAR.acquire(blocking=False):
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                        TimeElapsedColumn, TimeRemainingColumn)
 
@@ -99,6 +106,7 @@ class ConsoleProgress(Callback):
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+            _BAR.release()
 
     # -- output -----------------------------------------------------------------------------
     def counts(self) -> str:
@@ -124,7 +132,8 @@ class ConsoleProgress(Callback):
 
     def _line(self, trial, what: str) -> None:
         self._refresh()
-        line = f"[{self.counts()}] {self._label(trial)}: {what}"
+        head = f"{self.name} " if self.name else ""
+        line = f"[{head}{self.counts()}] {self._label(trial)}: {what}"
         if self._progress is not None:
             self._progress.console.print(line, markup=False, highlight=False)
         else:

@@ -1,8 +1,8 @@
-"""Launching a validated sweep: Ray started or joined, the Tune grid run, the experiment
-record written, and what a sweep prints at the end (tidy files, headline, report command).
+"""Launching one validated experiment: Ray started or joined, its Tuner built (new or
+restored) and run, the experiment record written, and where its results are.
 
 The flags and every check that runs before Ray starts live in :mod:`sparsenet.tune.cli`;
-this module is the part that needs Ray.
+a plan of several experiments is run by :mod:`sparsenet.tune.plan`.
 """
 
 from __future__ import annotations
@@ -10,17 +10,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from sparsenet.schema import ERROR_FILE, EXPERIMENT_FILE, PARAMS_FILE, RESULT_FILE
-from sparsenet.storage import Location, is_uri, location
+from sparsenet.schema import ERROR_FILE, PARAMS_FILE, RESULT_FILE
+from sparsenet.storage import is_uri, location
 from sparsenet.tune.cli import (Sweep, SweepError, experiment_dir, storage_location,
                                 validate)
+from sparsenet.tune.record import write_record
 from sparsenet.tune.resources import cluster_warning
 
 
@@ -42,7 +41,7 @@ def _derive(fn: Callable[[dict[str, Any]], Any], config: dict[str, Any]) -> Any:
     return fn(dict(config))
 
 
-def _start_ray(args: argparse.Namespace) -> None:
+def start_ray(args: argparse.Namespace) -> None:
     import logging
 
     import ray
@@ -71,21 +70,6 @@ def _start_ray(args: argparse.Namespace) -> None:
                  **quiet)
 
 
-def _write_experiment_file(exp: Location, sweep: Sweep, argv: Sequence[str],
-                           n_trials: int) -> None:
-    """The experiment record, through the storage's filesystem (a folder or an object)."""
-    exp.fs.create_dir(exp.path, recursive=True)
-    path = exp.child(EXPERIMENT_FILE)
-    record = {"kind": sweep.kind, "sweep": Path(sys.argv[0]).name, "argv": list(argv),
-              "trials": n_trials, "axes": {k: list(v) for k, v in sweep.axes.items()},
-              "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    if path.is_file():  # a resume keeps the first record and notes the new start
-        old = json.loads(path.read_text())
-        old.setdefault("resumed", []).append(record["started"])
-        record = old
-    path.write_text(json.dumps(record, indent=2, default=str))
-
-
 def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None = None,
               configs: list[Any] | None = None):
     """Validate (unless ``configs`` says it was done), start (or join) Ray, run the grid
@@ -93,59 +77,72 @@ def run_sweep(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None
     if configs is None:
         configs = validate(sweep, args)
     exp_dir = experiment_dir(args)
-    data_dir = str(Path(args.data_dir).expanduser().resolve()) if args.data_dir else None
     if args.dry_run:
-        print(f"{len(configs)} trials of {sweep.kind} would run into {exp_dir}")
+        print(dry_run_line(sweep, configs, exp_dir))
         return exp_dir, None
 
     import ray
+
+    start_ray(args)
+    try:
+        tuner = build_tuner(sweep, args, argv, configs)
+        with quiet_tune(getattr(args, "verbose", False)):
+            results = tuner.fit()
+    finally:
+        ray.shutdown()
+    return exp_dir, results
+
+
+def dry_run_line(sweep: Sweep, configs: Sequence[Any], exp_dir: Path | str) -> str:
+    return f"{len(configs)} trials of {sweep.kind} would run into {exp_dir}"
+
+
+def build_tuner(sweep: Sweep, args: argparse.Namespace, argv: Sequence[str] | None,
+                configs: Sequence[Any], *, bar: bool | None = None, name: str | None = None):
+    """The Tuner of one experiment folder, on the Ray cluster already started: a new one,
+    or with ``--resume`` the recorded one restored. Writes the experiment record (only
+    once Ray runs: a cluster that cannot be joined leaves no folder to --resume).
+    ``bar=False`` keeps the console to plain lines and ``name`` heads each of them
+    (several experiments side by side)."""
     from ray import tune
 
     from sparsenet.tune.console import ConsoleProgress
     from sparsenet.tune.tracking import tracking_callbacks
     from sparsenet.tune.trainable import ExperimentTrainable
 
+    data_dir = str(Path(args.data_dir).expanduser().resolve()) if args.data_dir else None
     exp = storage_location(args)
     remote_fs = exp.fs if is_uri(args.storage) else None  # local: Tune's own default
     trainable = tune.with_resources(ExperimentTrainable,
                                     {"cpu": args.cpus_per_trial, "gpu": args.gpus_per_trial})
     verbose = getattr(args, "verbose", False)
-    callbacks = [] if verbose else [ConsoleProgress(sweep.kind, len(configs), list(sweep.axes))]
+    callbacks = [] if verbose else [ConsoleProgress(sweep.kind, len(configs), list(sweep.axes),
+                                                    bar=bar, name=name)]
     callbacks += tracking_callbacks(args)
-    _start_ray(args)
-    try:
-        # only once Ray runs: a cluster that cannot be joined leaves no folder to --resume
-        _write_experiment_file(exp, sweep, argv if argv is not None else sys.argv[1:],
-                               len(configs))
-        if args.resume:
-            # the grid again: derived values are functions, which Tune cannot save, so trials
-            # that had not started would otherwise get placeholders instead of values
-            tuner = tune.Tuner.restore(exp.path, trainable=trainable, resume_errored=True,
-                                       param_space=_param_space(sweep, data_dir),
-                                       storage_filesystem=remote_fs)
-        else:
-            tuner = tune.Tuner(
-                trainable,
-                param_space=_param_space(sweep, data_dir),
-                tune_config=tune.TuneConfig(max_concurrent_trials=args.max_concurrent or None,
-                                            reuse_actors=False),
-                run_config=tune.RunConfig(
-                    name=args.name,
-                    storage_path=exp.path.rsplit("/", 1)[0],
-                    storage_filesystem=remote_fs,
-                    checkpoint_config=tune.CheckpointConfig(num_to_keep=2,
-                                                            checkpoint_at_end=True),
-                    failure_config=tune.FailureConfig(max_failures=args.max_failures),
-                    sync_config=tune.SyncConfig(sync_artifacts=True),
-                    callbacks=callbacks,
-                    verbose=1 if verbose else 0,
-                ),
-            )
-        with _quiet_tune(verbose):
-            results = tuner.fit()
-    finally:
-        ray.shutdown()
-    return exp_dir, results
+    write_record(exp, sweep.kind, sweep.axes, argv if argv is not None else sys.argv[1:],
+                 len(configs))
+    if args.resume:
+        # the grid again: derived values are functions, which Tune cannot save, so trials
+        # that had not started would otherwise get placeholders instead of values
+        return tune.Tuner.restore(exp.path, trainable=trainable, resume_errored=True,
+                                  param_space=_param_space(sweep, data_dir),
+                                  storage_filesystem=remote_fs)
+    return tune.Tuner(
+        trainable,
+        param_space=_param_space(sweep, data_dir),
+        tune_config=tune.TuneConfig(max_concurrent_trials=args.max_concurrent or None,
+                                    reuse_actors=False),
+        run_config=tune.RunConfig(
+            name=args.name,
+            storage_path=exp.path.rsplit("/", 1)[0],
+            storage_filesystem=remote_fs,
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2, checkpoint_at_end=True),
+            failure_config=tune.FailureConfig(max_failures=args.max_failures),
+            sync_config=tune.SyncConfig(sync_artifacts=True),
+            callbacks=callbacks,
+            verbose=1 if verbose else 0,
+        ),
+    )
 
 
 # Tune's settings that make it quiet: its older console reporter (silent at verbose=0; the
@@ -155,7 +152,7 @@ _QUIET_TUNE = {"RAY_AIR_NEW_OUTPUT": "0",
 
 
 @contextlib.contextmanager
-def _quiet_tune(verbose: bool):
+def quiet_tune(verbose: bool):
     """Set :data:`_QUIET_TUNE` in the environment for one ``fit()`` (unless ``--verbose``)."""
     saved = {key: os.environ.get(key) for key in _QUIET_TUNE}
     if not verbose:
@@ -169,64 +166,6 @@ def _quiet_tune(verbose: bool):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-Plan = list[tuple[Sweep, argparse.Namespace]]
-
-
-def sweep_main(build: Callable[[Sequence[str] | None], Plan],
-               argv: Sequence[str] | None = None,
-               after: Callable[[Path], Any] | None = None) -> int:
-    """The body of every sweep script: build its experiments, validate them all, then run
-    each, write its tidy files and say where the results are.
-
-    ``build`` returns one ``(sweep, args)`` per experiment folder (``args.name`` differs).
-    ``after(exp_dir)`` writes the tidy CSVs (the sweep passes analysis's writer; this
-    package may not import analysis). A :class:`SweepError` becomes one line and exit 2;
-    trials that errored give exit 1.
-    """
-    try:
-        plan = build(argv)
-        _start_unstarted(plan)
-        validated = [(sweep, args, validate(sweep, args)) for sweep, args in plan]
-        outputs, errored = [], False
-        for sweep, args, configs in validated:
-            exp_dir, results = run_sweep(sweep, args, argv, configs=configs)
-            if results is None:  # --dry-run
-                continue
-            with local_view(exp_dir) as local_dir:  # object storage: a local mirror
-                if after is not None:
-                    after(local_dir)
-                print(describe_results(exp_dir, results))
-                print_headline(local_dir)
-            if interrupted(results, len(configs)):  # Ctrl-C: the later experiments must not start
-                print(f"stopped: {exp_dir} was interrupted; the same command with --resume "
-                      "continues it", file=sys.stderr)
-                return 130
-            outputs.append(str(exp_dir))
-            errored = errored or any(r.error is not None for r in results)
-    except SweepError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    if len(outputs) > 1:
-        print(f"report (all): python -m analysis report {' '.join(outputs)} --out "
-              f"{Path(outputs[0]).parent}/{plan[0][1].name}_report")
-    return 1 if errored else 0
-
-
-def interrupted(results, expected: int) -> bool:
-    """Tune returns normally after Ctrl-C: fewer than ``expected`` trials then ended (last
-    result ``done``) or errored; the ones never started are not even in ``results``."""
-    ended = sum(1 for r in results if r.error is not None or (r.metrics or {}).get("done"))
-    return ended < expected
-
-
-def _start_unstarted(plan: Plan) -> None:
-    """``--resume`` of a plan of several experiments stopped before its later ones began:
-    those start fresh (the first must exist: a mistyped ``--name`` still fails)."""
-    for _, args in plan[1:]:
-        if args.resume and not storage_location(args).child(EXPERIMENT_FILE).exists():
-            args.resume = False
 
 
 # Files a sweep's end reads back (the tidy writer and the headline): not checkpoints/tickets.
@@ -255,17 +194,6 @@ def local_view(exp_dir: Path | str):
                 exp.child(path.name).upload(path)
 
 
-def print_headline(exp_dir: Path) -> None:
-    """The sweep's answer (from its folder, through analysis); never fails the sweep."""
-    from sparsenet.tune.headline import headline_lines
-
-    try:
-        lines = headline_lines(exp_dir)
-    except Exception as err:  # noqa: BLE001 - the results are safe; the report can say more
-        lines = [f"(no headline: {type(err).__name__}: {err})"]
-    print("\n".join(lines))
-
-
 def describe_results(exp_dir: Path, results) -> str:
     """Where the results are and the one command that turns them into the report."""
     lines = [f"results: {exp_dir}"]
@@ -275,3 +203,10 @@ def describe_results(exp_dir: Path, results) -> str:
     lines.append(f"report:  python -m analysis report {exp_dir} --out {exp_dir}/report")
     return "\n".join(lines)
 
+
+
+def interrupted(results, expected: int) -> bool:
+    """Tune returns normally after Ctrl-C: fewer than ``expected`` trials then ended (last
+    result ``done``) or errored; the ones never started are not even in ``results``."""
+    ended = sum(1 for r in results if r.error is not None or (r.metrics or {}).get("done"))
+    return ended < expected

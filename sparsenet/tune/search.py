@@ -36,7 +36,8 @@ from typing import Any, Callable, Sequence
 from sparsenet.schema import CHOSEN_FILE, EXPERIMENT_FILE, FINAL_DIR
 from sparsenet.schema import SEARCH_TRIALS_FILE as TRIALS_FILE
 from sparsenet.tune.cli import Sweep, SweepError, _check_data, _check_positive, experiment_dir
-from sparsenet.tune.launch import _start_ray, describe_results, interrupted, run_sweep
+from sparsenet.tune.launch import describe_results, interrupted, run_sweep, start_ray
+from sparsenet.tune.resume import check_tuned_resume, write_tuned_record
 
 DEFAULT_LRS = (3e-6, 1e-5, 3e-5, 1e-4, 5e-4, 1e-3)
 DEFAULT_EPOCHS = (3, 5)
@@ -285,6 +286,8 @@ def tuned_main(build: Callable[[Sequence[str] | None], tuple[list[Arm], SearchSe
         _check_data(sorted({arm.config["dataset"] for arm in arms}), args.data_dir)
         exp_dir = experiment_dir(args)
         _check_tuned_storage(exp_dir, args.resume)
+        if args.resume:
+            check_tuned_resume(exp_dir, (arms, settings, args), build)
         n_search = len(arms) * len(settings.grid.points())
         if args.dry_run:
             print(f"{n_search} search trials ({settings.tasks} tasks, seed {settings.seed}, "
@@ -316,9 +319,10 @@ def _run(arms, settings, args, argv, exp_dir: Path, final_seeds, after) -> int:
     data_dir = str(Path(args.data_dir).expanduser().resolve()) if args.data_dir else None
     search_dir = exp_dir / "search"
     search_dir.mkdir(parents=True, exist_ok=True)
+    write_tuned_record(exp_dir, argv if argv is not None else sys.argv[1:])
     records: list[dict[str, Any]] = []
     chosen: dict[str, Any] = {}
-    _start_ray(args)
+    start_ray(args)
     try:
         for arm in arms:
             arm_file = search_dir / f"{arm.name}.json"

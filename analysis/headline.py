@@ -1,8 +1,9 @@
 """The answer a sweep prints when it ends, read back from its experiment folder.
 
-The numbers come from the ``analysis`` package (the same tables as ``python -m analysis
-report``), so the console and the report never disagree. ``analysis`` ships with sparsenet
-and is imported only here, only when a sweep has finished.
+The numbers come from the same tables as ``python -m analysis report``, so the console and
+the report never disagree. ``sparsenet`` may not import ``analysis``: the sweep scripts hand
+:func:`finish_sweep` to ``sweep_main(..., after=...)``, which calls it once per finished
+experiment folder.
 """
 
 from __future__ import annotations
@@ -10,7 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from sparsenet.schema import experiment_kind
+from analysis import keys
+from analysis import tables as T
+from analysis.continual import continual_trials, running_means
+from analysis.grouping import setting_columns
+from analysis.hypothesis import hypothesis_summary, noise_hypothesis
+from analysis.loading import load_experiment
+from analysis.markdown import table
+from analysis.tidy import tidy_frames, write_tidy
 
 
 def _plain(text: str) -> str:
@@ -25,7 +33,7 @@ HEADLINES: dict[str, Headline] = {}
 def headline(kind: str) -> Callable[[Headline], Headline]:
     """Register ``fn(results, frames, *, tolerance, alpha) -> lines`` for a kind declared in
     ``sparsenet.schema.EXPERIMENTS``."""
-    experiment_kind(kind)  # an undeclared kind fails at import, listing the known ones
+    keys.experiment_kind(kind)  # an undeclared kind fails at import, listing the known ones
 
     def register(fn: Headline) -> Headline:
         HEADLINES[kind] = fn
@@ -36,9 +44,6 @@ def headline(kind: str) -> Callable[[Headline], Headline]:
 def headline_lines(exp_dir: str | Path, tolerance: float = 0.5, alpha: float = 0.05) -> list[str]:
     """IMP: the accuracy-vs-weights-remaining table and the headline compression; noise:
     the hypothesis verdicts; continual: mean accuracy and forgetting per model."""
-    from analysis.loading import load_experiment
-    from analysis.tidy import tidy_frames
-
     results = load_experiment(exp_dir)
     frames = tidy_frames(results)
     kind = results.kinds[0]
@@ -48,13 +53,25 @@ def headline_lines(exp_dir: str | Path, tolerance: float = 0.5, alpha: float = 0
     return HEADLINES[kind](results, frames, tolerance=tolerance, alpha=alpha)
 
 
+def print_headline(exp_dir: str | Path) -> None:
+    """The sweep's answer on the console; never fails the sweep (its results are safe, and
+    the report can say more)."""
+    try:
+        lines = headline_lines(exp_dir)
+    except Exception as err:  # noqa: BLE001
+        lines = [f"(no headline: {type(err).__name__}: {err})"]
+    print("\n".join(lines))
+
+
+def finish_sweep(exp_dir: str | Path) -> None:
+    """A finished experiment folder's end-of-sweep step (the ``after`` hook the sweep
+    scripts hand to ``sweep_main``): its tidy CSVs written into it, then its headline."""
+    write_tidy(exp_dir)
+    print_headline(exp_dir)
+
+
 @headline("imp")
 def _imp(results, frames, *, tolerance: float, alpha: float) -> list[str]:
-    from analysis import keys
-    from analysis import tables as T
-    from analysis.grouping import setting_columns
-    from analysis.markdown import table
-
     imp = frames.get("imp")
     if imp is None or imp.empty or T.imp_metric(imp) is None:
         return ["lottery tickets: no round finished"]
@@ -74,10 +91,6 @@ def _imp(results, frames, *, tolerance: float, alpha: float) -> list[str]:
 
 @headline("noise")
 def _noise(results, frames, *, tolerance: float, alpha: float) -> list[str]:
-    from analysis import keys
-    from analysis.grouping import setting_columns
-    from analysis.hypothesis import hypothesis_summary, noise_hypothesis
-
     scores = frames.get("noise_scores")
     if scores is None or scores.empty:
         return ["noise: no network evaluated"]
@@ -95,11 +108,6 @@ def _noise(results, frames, *, tolerance: float, alpha: float) -> list[str]:
 
 @headline("continual")
 def _continual(results, frames, *, tolerance: float, alpha: float) -> list[str]:
-    from analysis import tables as T
-    from analysis.continual import continual_trials, running_means
-    from analysis.grouping import setting_columns
-    from analysis.markdown import table
-
     continual = frames.get("continual")
     if continual is None or continual.empty:
         return ["continual: no task finished"]

@@ -418,7 +418,9 @@ def claim2(scores: pd.DataFrame, settings: Sequence[str] = (), *,
         rows.append(_row(
             2, dataset=_dataset(scored) if len(scored) else "?",
             protocol=_protocol(scored, setting, [f"noise {noise}"]),
-            comparison=f"{who} vs {ref}: noise score higher at any of {m} sparsity level(s)?",
+            comparison=(f"{who} vs {ref}, {m} sparsity level(s): more robust to noise by "
+                        f"more than the margin at any?" if not helps else
+                        f"{who} vs {ref}, {m} sparsity level(s): more robust to noise?"),
             metric="noise score", published=published, published_value=np.nan,
             source=sparse.source if helps else weight.source if control else bain.source,
             value=(f"margin delta {worst['delta']:,.0f} ({100 * rules.noise_margin:g}% of "

@@ -144,10 +144,16 @@ class VerdictRules:
                 f"Fewer than {MIN_SEEDS} paired seeds: no test (inconclusive (n < {MIN_SEEDS}))."]
 
 
+# Beyond this many seeds a row says the mean sits at the decision boundary rather than
+# quoting a number no study would run (the plan is then a smaller SD or a stated margin).
+PRACTICAL_SEEDS = 100
+
+
 def inconclusive(seeds: int | None, n: int, why: str = "") -> str:
-    """``inconclusive; about 9 seeds would decide`` (or that none would, at this mean)."""
+    """``inconclusive; about 9 seeds would decide`` (or that no practical number would, at
+    this mean: it sits at the margin or at zero)."""
     head = f"inconclusive{f' ({why})' if why else ''}"
-    if seeds is None:
-        return f"{head}; no practical number of seeds (up to 10,000) would decide at the " \
-            f"observed mean"
+    if seeds is None or seeds > PRACTICAL_SEEDS:
+        return f"{head}; no practical number of seeds (over {PRACTICAL_SEEDS}) would decide " \
+            f"at the observed mean, which sits at the decision boundary"
     return f"{head}; about {max(seeds, n + 1)} seeds would decide"

@@ -5,6 +5,8 @@ the published overlays, over the fake experiment folders the other analysis test
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -87,7 +89,7 @@ def test_claim1_inconclusive_when_the_sweep_stops_short_or_seeds_are_few():
     noisy.loc[late, "round_test_acc_at_best_val"] -= 0.006 + 0.02 * (noisy.loc[late, "seed"] - 1)
     head, _ = _claim1(noisy)
     assert head["verdict"].startswith("inconclusive (not shown non-inferior at 28.4x")
-    assert head["verdict"].endswith("seeds would decide")
+    assert re.search(r"(about \d+ seeds would decide|no practical number of seeds)$|boundary$", head["verdict"])
     assert head["value"].startswith("22.7x")  # round 14, the last before the noisy ones
 
 
@@ -131,7 +133,7 @@ def _scores(seeds=4, winning_gain=-400.0, control_gain=-300.0) -> pd.DataFrame:
 
 def _claim2(frame):
     rows = C.claim2(frame, resamples=RESAMPLES)
-    return {r["comparison"].split(": noise")[0]: r for r in rows}
+    return {r["comparison"].split(",")[0]: r for r in rows}
 
 
 def test_claim2_reproduced_when_no_sparsity_level_is_more_robust():

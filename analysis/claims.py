@@ -304,8 +304,8 @@ def _winning_vs_random(part: pd.DataFrame, win: pd.DataFrame, passed: dict | Non
                     verdict=f"{INCONCLUSIVE} (no pruned round shown non-inferior)")
     rand = part[(part[keys.TICKET] == "random") & (part["_wr"] == passed["wr"])]
     if rand.empty:
-        return _row(1, **common, value="—", n=0, verdict=NOT_RUN,
-                    rule="not run: no random tickets at that compression")
+        return _row(1, **{**common, "rule": "not run: no random tickets at that compression"},
+                    value="—", n=0, verdict=NOT_RUN)
     d = _diffs(_per_seed(win[win["_wr"] == passed["wr"]], metric), _per_seed(rand, metric),
                100.0)
     s = Sample.of(d)

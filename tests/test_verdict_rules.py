@@ -341,3 +341,14 @@ def test_seeds_needed_beyond_a_practical_study_say_the_mean_sits_at_the_boundary
     capped = inconclusive(PRACTICAL_SEEDS + 1, 7, "x")
     assert capped.startswith("inconclusive (x); no practical number of seeds")
     assert "decision boundary" in capped and inconclusive(None, 3).endswith("boundary")
+
+
+def test_claim1_without_random_tickets_says_not_run_for_that_row():
+    """Seeds run with --tickets winning only (e.g. seeds added to an earlier run): the
+    winning-vs-random row is 'not run', the headline row still decides. This raised a
+    TypeError (the row's rule given twice) before."""
+    imp = _imp(GEOMETRIC)
+    imp = imp[imp["ticket"] != "random"]
+    head, vs_random = C.claim1(imp)
+    assert head["verdict"] != C.NOT_RUN
+    assert vs_random["verdict"] == C.NOT_RUN and "no random tickets" in vs_random["rule"]

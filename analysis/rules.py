@@ -1,6 +1,6 @@
 """The rules the claims table's verdicts follow: one typed, frozen settings object, and the
 text of each rule with why it is set so. The report's Claims section quotes ``statements``;
-``analysis.claims`` applies them; docs/verdicts.md sets them out for a reviewer.
+each kind's module in ``analysis.kinds`` applies them; docs/verdicts.md sets them out for a reviewer.
 
 Changed from the report CLI (``--alpha``, ``--margin-points``, ``--noise-margin``,
 ``--equivalence-margin``); a bad value is a ``ValueError`` with one line, which the CLI

@@ -2,7 +2,7 @@
 
 Nothing here computes a distribution by hand: a reviewer can check every number against one
 library call (tests/test_stats_library.py does, to 1e-9). The rules that use these live in
-``analysis.rules`` and ``analysis.claims``.
+``analysis.rules``, ``analysis.claims`` and the kinds' claims in ``analysis.kinds``.
 """
 
 from __future__ import annotations

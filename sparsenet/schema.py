@@ -135,7 +135,7 @@ class ExperimentKind:
 
     The Tune adapter reads how to run it (``sparsenet.experiments.registry`` loads the
     classes), ``analysis`` which tidy frames and files it has (its builders are registered
-    per kind with ``analysis.tidy.tidy_builder``).
+    per kind in ``analysis/kinds/<kind>.py``).
     """
 
     kind: str
@@ -161,7 +161,8 @@ class ExperimentKind:
         return getattr(module, self.config), getattr(module, self.experiment)
 
 
-# One line per kind: adding a kind is this line, its module, and its tidy builder.
+# One line per kind: adding a kind is this line, its module, and its analysis module
+# (analysis/kinds/<kind>.py).
 EXPERIMENTS: dict[str, ExperimentKind] = {e.kind: e for e in (
     ExperimentKind("imp", "sparsenet.experiments.imp", "IMPConfig", "IMPExperiment",
                    tidy=(("imp", "imp_rounds.csv"),), boundary_key=ROUND_END,

@@ -14,7 +14,12 @@ import pytest
 from analysis import claims as C
 from analysis.__main__ import main
 from analysis.figures import imp_figure, running_mean_figure
-from analysis.report import HEADINGS, build_report
+from analysis.kinds import imp as imp_kind
+from analysis.kinds.continual import claim3, claim4
+from analysis.kinds.imp import claim1
+from analysis.kinds.noise import claim2
+from analysis.loading import Results
+from analysis.report import HEADINGS, build_report, claims_frame
 from test_analysis_fakes import fake_continual, fake_imp, fake_noise
 from analysis.rules import VerdictRules
 
@@ -52,7 +57,7 @@ def _imp(seeds=3, rounds=17, winning_drop=None, preset=None, extra=False) -> pd.
 
 
 def _claim1(frame, **kw):
-    rows = C.claim1(frame, resamples=RESAMPLES, **kw)
+    rows = claim1(frame, resamples=RESAMPLES, **kw)
     return rows[0], (rows[1] if len(rows) > 1 else None)
 
 
@@ -110,7 +115,7 @@ def test_claim1_not_run_and_per_setting():
     assert _claim1(pd.DataFrame())[0]["verdict"] == C.NOT_RUN
     assert _claim1(_imp().assign(ticket="random"))[0]["verdict"] == C.NOT_RUN
     both = pd.concat([_imp().assign(arch="a"), _imp(winning_drop=(5, 3.0)).assign(arch="b")])
-    rows = C.claim1(both, ["arch"], resamples=RESAMPLES)
+    rows = claim1(both, ["arch"], resamples=RESAMPLES)
     verdicts = {r["protocol"]: r["verdict"] for r in rows if r["comparison"].startswith("highest")}
     assert verdicts == {"a; arch=a": C.REPRODUCED, "b; arch=b": C.NOT_REPRODUCED}
 
@@ -132,7 +137,7 @@ def _scores(seeds=4, winning_gain=-400.0, control_gain=-300.0) -> pd.DataFrame:
 
 
 def _claim2(frame):
-    rows = C.claim2(frame, resamples=RESAMPLES)
+    rows = claim2(frame, resamples=RESAMPLES)
     return {r["comparison"].split(",")[0]: r for r in rows}
 
 
@@ -160,19 +165,19 @@ def test_claim2_not_reproduced_when_a_level_is_more_robust_after_holm():
 def test_claim2_inconclusive_and_not_run():
     rows = _claim2(_scores(seeds=2))
     assert {r["verdict"] for r in rows.values()} == {FEW}
-    assert C.claim2(pd.DataFrame())[0]["verdict"] == C.NOT_RUN
+    assert claim2(pd.DataFrame())[0]["verdict"] == C.NOT_RUN
     only_dense = _scores()[lambda f: f["network"] == "dense"]
-    assert C.claim2(only_dense, resamples=RESAMPLES)[0]["verdict"] == C.NOT_RUN
+    assert claim2(only_dense, resamples=RESAMPLES)[0]["verdict"] == C.NOT_RUN
     activation_only = pd.concat([only_dense.assign(network="control:dense"),
                                  only_dense.assign(network="control:activation_sparse")])
-    assert [r["verdict"] for r in C.claim2(activation_only, resamples=RESAMPLES)] == [C.NOT_RUN]
+    assert [r["verdict"] for r in claim2(activation_only, resamples=RESAMPLES)] == [C.NOT_RUN]
 
 
 def test_claim2_names_the_dataset_when_the_setting_holds_a_tuple_of_levels():
     """A setting like ``levels=(0.0, 0.05), noise=x`` must still select the scores' rows
     (it once split inside the tuple, found nothing and printed dataset "?")."""
     frame = _scores().assign(levels="(0.0, 0.05, 0.1)")
-    rows = C.claim2(frame, settings=["levels"], resamples=RESAMPLES)
+    rows = claim2(frame, settings=["levels"], resamples=RESAMPLES)
     assert rows and {r["dataset"] for r in rows} == {"mnist"}
 
 
@@ -217,7 +222,7 @@ def _by(rows, metric="mean_accuracy"):
 
 
 def test_claim3_reproduced_against_baselines_and_numentas_mean():
-    rows = C.claim3(_trials({ADN: (0.9455, 0.03), "mlp": (0.82, 0.15),
+    rows = claim3(_trials({ADN: (0.9455, 0.03), "mlp": (0.82, 0.15),
                              "sparse_mlp": (0.91, 0.05)}), resamples=RESAMPLES)
     acc, forg = _by(rows), _by(rows, "forgetting")
     vs_mlp = acc[f"{ADN} vs mlp"]
@@ -234,7 +239,7 @@ def test_claim3_reproduced_against_baselines_and_numentas_mean():
 
 
 def test_claim3_not_reproduced_and_inconclusive():
-    rows = C.claim3(_trials({ADN: (0.90, 0.05), "sparse_mlp": (0.93, 0.02),
+    rows = claim3(_trials({ADN: (0.90, 0.05), "sparse_mlp": (0.93, 0.02),
                              "mlp": (0.9003, 0.05)}), resamples=RESAMPLES)
     acc = _by(rows)
     assert acc[f"{ADN} vs sparse_mlp"]["verdict"] == C.NOT_REPRODUCED
@@ -243,51 +248,52 @@ def test_claim3_not_reproduced_and_inconclusive():
         "inconclusive (no significant difference); ")
     # 90.0 against 94.55: the 90% t-interval lies wholly outside 94.55 +- 1 (TOST)
     assert acc[f"{ADN} vs Numenta's published mean"]["verdict"] == C.NOT_REPRODUCED
-    few = _by(C.claim3(_trials({ADN: (0.95, 0.0), "mlp": (0.8, 0.1)}, seeds=2),
+    few = _by(claim3(_trials({ADN: (0.95, 0.0), "mlp": (0.8, 0.1)}, seeds=2),
                        resamples=RESAMPLES))
     assert {r["verdict"] for r in few.values()} == {FEW}
-    other = _by(C.claim3(_trials({ADN: (0.9455, 0.0)}, dataset="fashion_mnist"),
+    other = _by(claim3(_trials({ADN: (0.9455, 0.0)}, dataset="fashion_mnist"),
                          resamples=RESAMPLES))
     assert other[f"{ADN} vs Numenta's published mean"]["verdict"] == \
         "inconclusive (dataset fashion_mnist, published on mnist)"
-    three = _by(C.claim3(_trials({ADN: (0.9455, 0.0)}, tasks=3), resamples=RESAMPLES))
+    three = _by(claim3(_trials({ADN: (0.9455, 0.0)}, tasks=3), resamples=RESAMPLES))
     assert three[f"{ADN} vs Numenta's published mean"]["verdict"] == \
         "inconclusive (no published value at 3 tasks)"
 
 
 def test_claim3_not_run():
-    assert C.claim3(pd.DataFrame())[0]["verdict"] == C.NOT_RUN
-    no_adn = C.claim3(_trials({"mlp": (0.8, 0.1)}), resamples=RESAMPLES)
+    assert claim3(pd.DataFrame())[0]["verdict"] == C.NOT_RUN
+    no_adn = claim3(_trials({"mlp": (0.8, 0.1)}), resamples=RESAMPLES)
     assert [r["verdict"] for r in no_adn] == [C.NOT_RUN]
-    unfinished = C.claim3(_trials({ADN: (0.9, 0.1)}, complete=False), resamples=RESAMPLES)
+    unfinished = claim3(_trials({ADN: (0.9, 0.1)}, complete=False), resamples=RESAMPLES)
     assert [r["verdict"] for r in unfinished] == [C.NOT_RUN]
-    split_only = C.claim3(_trials({ADN: (0.9, 0.1)}, stream="split"), resamples=RESAMPLES)
+    split_only = claim3(_trials({ADN: (0.9, 0.1)}, stream="split"), resamples=RESAMPLES)
     assert [r["verdict"] for r in split_only] == [C.NOT_RUN]
 
 
 def test_claim4_with_and_without_task_id():
     arms = {ADN_CNN: (0.60, 0.10), "cnn": (0.40, 0.30), "cnn [onehot]": (0.62, 0.08),
             "sparse_cnn": (0.6003, 0.10)}
-    rows = _by(C.claim4(_trials(arms, stream="split", dataset="cifar100"),
+    rows = _by(claim4(_trials(arms, stream="split", dataset="cifar100"),
                         resamples=RESAMPLES))
     assert rows[f"{ADN_CNN} vs cnn (baseline without task id)"]["verdict"] == C.REPRODUCED
     assert rows[f"{ADN_CNN} vs cnn [onehot] (baseline with task id)"]["verdict"] == \
         C.NOT_REPRODUCED
     assert rows[f"{ADN_CNN} vs sparse_cnn (baseline without task id)"]["verdict"].startswith(
         "inconclusive (no significant difference); ")
-    few = C.claim4(_trials(arms, seeds=1, stream="split"), resamples=RESAMPLES)
+    few = claim4(_trials(arms, seeds=1, stream="split"), resamples=RESAMPLES)
     assert {r["verdict"] for r in few} == {FEW}
-    assert C.claim4(_trials({ADN: (0.9, 0.1)}), resamples=RESAMPLES)[0]["verdict"] == C.NOT_RUN
+    assert claim4(_trials({ADN: (0.9, 0.1)}), resamples=RESAMPLES)[0]["verdict"] == C.NOT_RUN
 
 
 # --- the table -------------------------------------------------------------------------------
 
 
 def test_claims_table_and_its_views():
-    table = C.claims_table(_imp(), _scores(), pd.concat([
-        _trials({ADN: (0.9455, 0.03), "mlp": (0.82, 0.15)}),
-        _trials({ADN_CNN: (0.6, 0.1), "cnn": (0.4, 0.3)}, stream="split")]),
-        resamples=RESAMPLES)
+    trials = pd.concat([_trials({ADN: (0.9455, 0.03), "mlp": (0.82, 0.15)}),
+                        _trials({ADN_CNN: (0.6, 0.1), "cnn": (0.4, 0.3)}, stream="split")])
+    table = pd.DataFrame.from_records(
+        [*claim1(_imp(), resamples=RESAMPLES), *claim2(_scores(), resamples=RESAMPLES),
+         *claim3(trials), *claim4(trials)], columns=C.COLUMNS)
     assert list(table.columns) == C.COLUMNS
     assert table["claim"].str[0].drop_duplicates().tolist() == ["1", "2", "3", "4"]
     assert set(table["verdict"]) == {C.REPRODUCED}
@@ -298,7 +304,9 @@ def test_claims_table_and_its_views():
     assert ours.startswith("35.5x over prunable weights")
     assert "lower bound" in ours and ours.endswith("(n=3)")
     assert len(C.rules(table)) == table.groupby(["claim", "rule"]).ngroups
-    empty = C.claims_table()
+    nothing = Results(pd.DataFrame(), pd.DataFrame(columns=["kind"]),
+                      pd.DataFrame(columns=["kind"]))
+    empty = claims_frame(nothing, {})  # every kind's module is asked, none has results
     assert empty["verdict"].tolist() == [C.NOT_RUN] * 4
     assert np.all(empty["n"] == 0)
 
@@ -318,7 +326,7 @@ def experiments(tmp_path_factory):
 def test_report_has_the_claims_section_and_csv(experiments, tmp_path):
     text = build_report(experiments, tmp_path, resamples=300).read_text()
     section = text.split(f"## {HEADINGS['claims']}\n", 1)[1].split("\n## ", 1)[0]
-    assert text.index(HEADINGS["claims"]) < text.index(HEADINGS["imp"])
+    assert text.index(HEADINGS["claims"]) < text.index(imp_kind.HEADING)
     assert "| claim | dataset | protocol | comparison | published | source |" in section
     assert "Rules:" in section and "Holm" in section and "TOST" in section
     assert "about a third of the gain Numenta" in section  # the rule's why is quoted

@@ -13,7 +13,8 @@ import pytest
 
 from analysis.loading import (ERROR, FINISHED, UNFINISHED, NotAnExperiment, load_experiment,
                               load_experiments)
-from analysis.tidy import noise_scores, tidy_frames, tidy_noise, write_tidy
+from analysis.kinds.noise import noise_scores, tidy_noise
+from analysis.tidy import tidy_frames, write_tidy
 from test_analysis_fakes import (LEVELS, NOISE_EVALUATIONS, TOTAL, fake_continual, fake_imp,
                                  fake_noise, write_experiment, write_trial)
 

@@ -12,6 +12,9 @@ import pytest
 
 import analysis.report
 from analysis.__main__ import main
+from analysis.kinds import continual as continual_kind
+from analysis.kinds import imp as imp_kind
+from analysis.kinds import noise as noise_kind
 from analysis.report import HEADINGS, build_report
 from test_analysis_fakes import (fake_continual, fake_imp, fake_noise, write_experiment,
                                  write_trial)
@@ -43,7 +46,8 @@ def test_report_command_writes_every_table_and_figure(experiments, tmp_path, cap
     assert main(["report", *map(str, paths), "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip() == f"report: {out / 'report.md'}"
     text = (out / "report.md").read_text()
-    for heading in HEADINGS.values():
+    for heading in (*HEADINGS.values(), imp_kind.HEADING, *noise_kind.HEADINGS.values(),
+                    *continual_kind.HEADINGS.values()):
         assert f"# {heading}\n" in text, heading
     assert "stay within 0.5 points of dense accuracy" in text
     assert "Not shown: the noise score (set_2sigma) of winning tickets at 96.7% pruned" in text

@@ -79,12 +79,12 @@ def test_quick_sweep_answers_in_under_40_lines(tmp_path):
 
 
 def test_per_kind_console_bits_live_with_each_kind():
-    """Headlines are registered per declared kind (the paper's three have one); a kind's
-    console line is its experiment class's ``summary`` (none: the test accuracy)."""
+    """Headlines are part of each declared kind's analysis (the paper's three have one); a
+    kind's console line is its experiment class's ``summary`` (none: the test accuracy)."""
     from sparsenet.schema import KINDS
-    from analysis.headline import HEADLINES, headline
+    from analysis.kinds.registry import ANALYSES, kind_analysis
 
-    assert {"imp", "noise", "continual"} <= set(HEADLINES) <= set(KINDS)
+    assert all(ANALYSES[kind].headline is not None for kind in KINDS)
     with pytest.raises(ValueError, match="unknown experiment kind 'bogus'"):
-        headline("bogus")
+        kind_analysis("bogus")
     assert key_result("bogus", {"test_acc": 0.5}) == "test acc 50.0%"

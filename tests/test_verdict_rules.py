@@ -1,4 +1,4 @@
-"""analysis.rules applied by analysis.claims, on constructed data with known answers: every
+"""analysis.rules applied by the claims of analysis.kinds, on constructed data with known answers: every
 rule and branch, including the cases the earlier rules got wrong."""
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ from statsmodels.stats.power import TTestPower
 
 from analysis import claims as C
 from analysis.__main__ import main
+from analysis.kinds import noise
+from analysis.kinds.continual import claim3, claim4
+from analysis.kinds.imp import claim1
+from analysis.kinds.noise import claim2
 from analysis.rules import VerdictRules
 
 RULES = VerdictRules()
@@ -98,7 +102,7 @@ def test_claim1_walk_stops_at_the_first_round_not_shown_non_inferior():
     """Round 5 is noisy (not shown non-inferior, not shown inferior); later rounds hold.
     Catches: a walk that skips a failed round and takes a later one (the old rule gave
     35.5x, reproduced)."""
-    head, vs_random = C.claim1(_imp(GEOMETRIC, {5: [-1.0, 1.0, 2.5]}))
+    head, vs_random = claim1(_imp(GEOMETRIC, {5: [-1.0, 1.0, 2.5]}))
     assert head["value"].startswith("2.4x over prunable weights")  # round 4
     assert "walk stopped at 3.1x" in head["value"]
     assert head["verdict"].startswith("inconclusive (not shown non-inferior at 3.1x")
@@ -109,34 +113,34 @@ def test_claim1_walk_stops_at_the_first_round_not_shown_non_inferior():
 def test_claim1_has_no_slack_below_the_published_compression():
     """Tickets hold to 31x: the old rule (published / 1.1 = 30x) said reproduced."""
     levels = [1.0, 0.5, 0.1, 1 / 31]
-    head, _ = C.claim1(_imp(levels))
+    head, _ = claim1(_imp(levels))
     assert head["verdict"] == "inconclusive (sweep reached only 31.0x: prune further)"
 
 
 def test_claim1_counts_all_parameters_against_the_published_33x():
     """35.5x over prunable weights is 32.0x over all parameters: short of 33x. Catches
     comparing the prunable count with the paper's all-parameter count."""
-    head, _ = C.claim1(_imp(GEOMETRIC, all_params=32.0 / (1 / 0.8 ** 16)))
+    head, _ = claim1(_imp(GEOMETRIC, all_params=32.0 / (1 / 0.8 ** 16)))
     assert "35.5x over prunable weights / 32.0x over all parameters" in head["value"]
     assert head["verdict"] == "inconclusive (sweep reached only 32.0x: prune further)"
-    reached, _ = C.claim1(_imp(GEOMETRIC))
+    reached, _ = claim1(_imp(GEOMETRIC))
     assert reached["verdict"] == C.REPRODUCED
     # Frankle & Carbin count prunable weights: 28.4x reaches their 27.8x
-    frankle, _ = C.claim1(_imp(GEOMETRIC[:16], all_params=0.5).assign(preset="frankle2019"))
+    frankle, _ = claim1(_imp(GEOMETRIC[:16], all_params=0.5).assign(preset="frankle2019"))
     assert frankle["verdict"] == C.REPRODUCED
 
 
 def test_claim1_not_reproduced_only_when_a_round_at_or_below_33x_is_shown_inferior():
-    shown = C.claim1(_imp(GEOMETRIC, {r: [2.0, 2.1, 2.2] for r in range(10, 17)}))[0]
+    shown = claim1(_imp(GEOMETRIC, {r: [2.0, 2.1, 2.2] for r in range(10, 17)}))[0]
     assert shown["verdict"] == C.NOT_REPRODUCED
     # the same 2-point loss, but only at 35.5x (past 33x): not a contradiction of 33x
-    late = C.claim1(_imp(GEOMETRIC + [0.8 ** 17], {17: [2.0, 2.1, 2.2]}))[0]
+    late = claim1(_imp(GEOMETRIC + [0.8 ** 17], {17: [2.0, 2.1, 2.2]}))[0]
     assert late["verdict"] == C.REPRODUCED
 
 
 def test_claim1_headline_numbers_are_the_t_test_and_interval():
     frame = _imp(GEOMETRIC, {16: [0.1, 0.3, 0.2]})
-    head = C.claim1(frame)[0]
+    head = claim1(frame)[0]
     win = frame[frame["ticket"] == "winning"].pivot(index="seed", columns="round",
                                                     values="round_test_acc_at_best_val")
     d = 100 * (win[16] - win[0]).to_numpy()
@@ -153,10 +157,10 @@ def test_claim1_headline_numbers_are_the_t_test_and_interval():
 def test_claim1_partial_round_never_moves_the_headline_silently():
     """One seed's trial lost round 3 (damaged results): with 3 seeds the walk stops there;
     with 4 it goes on over the 3 left, and the verdict says so."""
-    three = C.claim1(_imp(GEOMETRIC, missing=(1, 3)))[0]
+    three = claim1(_imp(GEOMETRIC, missing=(1, 3)))[0]
     assert three["verdict"] == "inconclusive (round 2.0x has 2 of 3 seeds: finish it)"
     assert three["value"].startswith("1.6x over prunable weights")
-    four = C.claim1(_imp(GEOMETRIC, seeds=4, missing=(1, 3)))[0]
+    four = claim1(_imp(GEOMETRIC, seeds=4, missing=(1, 3)))[0]
     assert four["verdict"] == f"{C.REPRODUCED} (partial: 3 of 4 seeds from 2.0x on)"
 
 
@@ -177,7 +181,7 @@ def _tests(levels: list[tuple[float, list[float]]], candidate="winning",
 
 
 def _claim2(levels, candidate="winning", rules=RULES, dense=90_000.0) -> dict:
-    return C.claim2(pd.DataFrame(), rules=rules,
+    return claim2(pd.DataFrame(), rules=rules,
                     tests=_tests(levels, candidate, dense))[0]
 
 
@@ -198,7 +202,7 @@ def test_claim2_reproduced_only_when_every_level_is_below_the_margin():
     assert one_wide["verdict"].startswith(C.INCONCLUSIVE)
     assert one_wide["mean"] == pytest.approx(np.mean([-3000, 1500, 3500]))  # the binding level
     # the p-value is the intersection-union one: the largest per-level p
-    levels = C._levels(_tests([(0.7, tight), (0.97, [-3000, 1500, 3500])]), RULES)
+    levels = noise._levels(_tests([(0.7, tight), (0.97, [-3000, 1500, 3500])]), RULES)
     assert one_wide["p_value"] == pytest.approx(levels["p_ns"].max())
     assert one_wide["p_value"] == pytest.approx(
         sps.ttest_1samp([-3000, 1500, 3500], 1800, alternative="less").pvalue, abs=1e-9)
@@ -230,7 +234,7 @@ def test_claim2_a_significant_gain_below_the_margin_is_no_improvement():
 def _activation(diffs: list[float]) -> dict:
     tests = pd.concat([_tests([(0.7, [-400, -300, -500])]),
                        _tests([(0.0, diffs)], candidate="control:activation_sparse")])
-    rows = C.claim2(pd.DataFrame(), tests=tests)
+    rows = claim2(pd.DataFrame(), tests=tests)
     return next(r for r in rows if "activation" in r["comparison"])
 
 
@@ -262,7 +266,7 @@ def _trials(arms: dict[str, tuple[list[float], list[float]]], stream="permuted",
 
 
 def _published(acc: list[float]) -> dict:
-    rows = C.claim3(_trials({ADN: (acc, [0.05] * len(acc))}))
+    rows = claim3(_trials({ADN: (acc, [0.05] * len(acc))}))
     return next(r for r in rows if r["comparison"].endswith("published mean"))
 
 
@@ -275,7 +279,7 @@ def test_claim3_tost_against_the_published_mean_both_ways():
     assert wide["verdict"].startswith("inconclusive (90% t-interval overlaps the margin edge)")
     assert wide["p_value"] > 0.05 and "vs margin [93.55, 95.55]" in wide["value"]
     e = VerdictRules(equivalence_margin_points=10.0)   # a margin the wide interval fits
-    rows = C.claim3(_trials({ADN: ([0.9200, 0.9700, 0.9450], [0.05] * 3)}), rules=e)
+    rows = claim3(_trials({ADN: ([0.9200, 0.9700, 0.9450], [0.05] * 3)}), rules=e)
     assert rows[-1]["verdict"] == C.REPRODUCED
 
 
@@ -300,12 +304,12 @@ def test_holm_over_the_claims_family_turns_an_arm_verdict():
     arms = {ADN: (_arm(gain), [0.05, 0.05, 0.05]),
             "mlp": (_arm([0, 0, 0]), [0.05, 0.06, 0.04]),
             "sparse_mlp": (_arm([0.1, -0.2, 0.05]), [0.06, 0.04, 0.05])}
-    rows = {(r["comparison"], r["metric"]): r for r in C.claim3(_trials(arms))}
+    rows = {(r["comparison"], r["metric"]): r for r in claim3(_trials(arms))}
     vs_mlp = rows[f"{ADN} vs mlp", "mean_accuracy"]
     assert vs_mlp["p_value"] == pytest.approx(min(1.0, 4 * 0.03), abs=1e-9)
     assert vs_mlp["verdict"].startswith(C.INCONCLUSIVE)
     assert vs_mlp["test"] == "paired t, one-sided, Holm over 4"
-    alone = C.claim3(_trials({ADN: arms[ADN], "mlp": arms["mlp"]}))
+    alone = claim3(_trials({ADN: arms[ADN], "mlp": arms["mlp"]}))
     # with mlp alone the family is 2: p 0.06, still inconclusive; with accuracy alone it passes
     assert alone[0]["p_value"] == pytest.approx(0.06, abs=1e-9)
 
@@ -314,7 +318,7 @@ def test_claim4_headline_is_the_comparison_that_isolates_dendrites():
     arms = {CNN: (_arm([5, 6, 7], 0.6), [0.1] * 3), "cnn": (_arm([0, 0, 1], 0.6), [0.2] * 3),
             "sparse_cnn [onehot]": (_arm([0, 1, 2], 0.6), [0.1] * 3),
             "cnn [onehot]": (_arm([1, 2, 3], 0.6), [0.1] * 3)}
-    rows = C.claim4(_trials(arms, stream="split", dataset="cifar10", tasks=5))
+    rows = claim4(_trials(arms, stream="split", dataset="cifar10", tasks=5))
     first = rows[0]
     assert first["comparison"] == (f"{CNN} vs sparse_cnn [onehot] (baseline with task id): "
                                    "isolates dendrites (headline)")
@@ -323,7 +327,7 @@ def test_claim4_headline_is_the_comparison_that_isolates_dendrites():
 
 
 def test_display_labels_the_interval():
-    table = C.claims_table(_imp(GEOMETRIC))
+    table = pd.DataFrame.from_records(claim1(_imp(GEOMETRIC)), columns=C.COLUMNS)
     view = C.display(table)
     assert "sparsenet (mean [95% t-CI]; one-sided 95% bound; n)" in view.columns
     assert not any("bootstrap" in str(v) for v in table["interval"].dropna())
@@ -349,6 +353,6 @@ def test_claim1_without_random_tickets_says_not_run_for_that_row():
     TypeError (the row's rule given twice) before."""
     imp = _imp(GEOMETRIC)
     imp = imp[imp["ticket"] != "random"]
-    head, vs_random = C.claim1(imp)
+    head, vs_random = claim1(imp)
     assert head["verdict"] != C.NOT_RUN
     assert vs_random["verdict"] == C.NOT_RUN and "no random tickets" in vs_random["rule"]

@@ -40,20 +40,20 @@ def test_key_builders_round_trip_through_the_parser():
     assert schema.ticket_file(3) == "tickets/round_03.pt"
 
 
-def test_every_kind_has_a_config_an_experiment_and_a_tidy_builder():
+def test_every_kind_has_a_config_an_experiment_and_an_analysis():
     import pytest
 
-    from analysis.tidy import TIDY_BUILDERS, _build
+    from analysis.kinds.registry import ANALYSES
+    from analysis.tidy import _build
     from sparsenet.experiments.registry import EXPERIMENTS, get_experiment
 
     # one declaration (schema.EXPERIMENTS); the other tables are derived from or keyed by it
     assert EXPERIMENTS is schema.EXPERIMENTS
-    assert schema.KINDS == tuple(schema.TIDY_FILES) == tuple(EXPERIMENTS)
-    assert set(TIDY_BUILDERS) == set(schema.KINDS)
-    from analysis.report import SECTIONS
-
-    # a report section is optional per kind; the three of the paper have one
-    assert {"imp", "noise", "continual"} <= set(SECTIONS) <= set(schema.KINDS)
+    assert schema.KINDS == tuple(schema.TIDY_FILES) == tuple(EXPERIMENTS) == tuple(ANALYSES)
+    # a report section, headline and claims are optional per kind; the paper's three have all
+    for kind, entry in ANALYSES.items():
+        assert entry.kind == kind
+        assert None not in (entry.tidy, entry.section, entry.headline, entry.claims), kind
     assert set(schema.BOUNDARY_KEYS) == {schema.ROUND_END, schema.TASK_END}
     for kind, entry in schema.EXPERIMENTS.items():
         config_cls, experiment_cls = get_experiment(kind)
@@ -68,22 +68,45 @@ def test_every_kind_has_a_config_an_experiment_and_a_tidy_builder():
         get_experiment("bogus")
 
 
-def test_a_declared_kind_without_a_tidy_builder_is_named(monkeypatch):
+def test_a_declared_kind_without_an_analysis_module_is_named(monkeypatch):
+    """Adding a kind to the schema without ``analysis/kinds/<kind>.py`` fails with the file
+    to add, at import (``check_registry``) and wherever the kind is looked up."""
     import pytest
 
-    import analysis.tidy as tidy
+    from analysis.kinds import registry
+    from analysis.kinds.base import KindAnalysis
+    from analysis.tidy import _build
 
     probe = schema.ExperimentKind("probe", "sparsenet.experiments.probe", "ProbeConfig",
                                   "ProbeExperiment", tidy=(("probe", "probe.csv"),))
     monkeypatch.setitem(schema.EXPERIMENTS, "probe", probe)
-    with pytest.raises(ValueError, match=r"no tidy builder for experiment kind 'probe'"):
-        tidy._build("probe", None, [], None)
+    found = [(f"analysis.kinds.{kind}", entry) for kind, entry in registry.ANALYSES.items()]
+    missing = r"experiment kind 'probe' \(sparsenet.schema.EXPERIMENTS\) has no analysis " \
+              r"module: add analysis/kinds/probe.py"
+    with pytest.raises(ValueError, match=missing):
+        registry.check_registry(found, [*schema.KINDS, "probe"])
+    with pytest.raises(ValueError, match=missing):
+        _build("probe", None, [], None)
     with pytest.raises(ValueError, match="unknown experiment kind 'bogus'"):
-        tidy.tidy_builder("bogus")
-    monkeypatch.setitem(tidy.TIDY_BUILDERS, "probe", None)  # undone after the test
-    built = tidy.tidy_builder("probe")(lambda history, columns, sweep: {"probe": history})
-    assert tidy._build("probe", "rows", [], None) == {"probe": "rows"}
-    assert tidy.TIDY_BUILDERS["probe"] is built
+        KindAnalysis("bogus", tidy=lambda history, columns, sweep: {})
+    built = KindAnalysis("probe", tidy=lambda history, columns, sweep: {"probe": history})
+    monkeypatch.setitem(registry.ANALYSES, "probe", built)  # undone after the test
+    assert _build("probe", "rows", [], None) == {"probe": "rows"}
+
+
+def test_a_kind_registered_twice_or_undeclared_is_refused():
+    import pytest
+
+    from analysis.kinds import registry
+
+    found = [(f"analysis.kinds.{kind}", entry) for kind, entry in registry.ANALYSES.items()]
+    assert list(registry.check_registry(found, schema.KINDS)) == list(schema.KINDS)
+    twice = [*found, ("analysis.kinds.imp2", registry.ANALYSES["imp"])]
+    with pytest.raises(ValueError, match="experiment kind 'imp' is registered twice, by "
+                                         "analysis.kinds.imp and analysis.kinds.imp2"):
+        registry.check_registry(twice, schema.KINDS)
+    with pytest.raises(ValueError, match="undeclared experiment kind.*continual"):
+        registry.check_registry(found, ["imp", "noise"])
 
 
 def test_sweep_takes_its_kind_from_the_base_config():

@@ -95,11 +95,15 @@ def ignored(column: str, extra: Sequence[str]) -> bool:
     return any(re.search(pattern, column) for pattern in (*IGNORED, *extra))
 
 
+def read_text(path: Path) -> pd.DataFrame:
+    """A CSV as the text it holds (an empty cell is "", never NaN, which equals nothing)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
 def canonical(frame: pd.DataFrame, extra: Sequence[str]) -> pd.DataFrame:
-    """The frame without run-specific columns, as text, rows sorted on every column."""
+    """The frame without run-specific columns, rows sorted on every column."""
     kept = sorted(c for c in frame.columns if not ignored(c, extra))
-    text = frame[kept].astype(str)
-    return text.sort_values(kept, kind="stable").reset_index(drop=True)
+    return frame[kept].sort_values(kept, kind="stable").reset_index(drop=True)
 
 
 def compare_rows(a: Path, b: Path, *, extra: Sequence[str] = ()) -> list[str]:
@@ -111,8 +115,8 @@ def compare_rows(a: Path, b: Path, *, extra: Sequence[str] = ()) -> list[str]:
                 for name, where in [*((n, a) for n in files_a.keys() - files_b.keys()),
                                     *((n, b) for n in files_b.keys() - files_a.keys())]]
     for name in sorted(files_a.keys() & files_b.keys()):
-        fa = canonical(pd.read_csv(files_a[name]), extra)
-        fb = canonical(pd.read_csv(files_b[name]), extra)
+        fa = canonical(read_text(files_a[name]), extra)
+        fb = canonical(read_text(files_b[name]), extra)
         if list(fa.columns) != list(fb.columns):
             only = sorted(set(fa.columns) ^ set(fb.columns))
             problems.append(f"{name}: columns differ: {only}")

@@ -33,17 +33,19 @@ def rows(folder, frame, name="dendrites_pmnist/continual.csv"):
 def frame(trial="a_00000", seconds=1.5, accuracy=0.9731):
     return pd.DataFrame({"trial_id": [trial, trial + "1"], "time_total_s": [seconds, 2.0],
                          "trial_path": ["/tmp/x", "/tmp/y"], "seed": [0, 1],
-                         "task_trained": [0, 0], "accuracy": [accuracy, 0.5]})
+                         "task_trained": [0, 0], "accuracy": [accuracy, 0.5],
+                         "kw_fraction": [float("nan"), 0.05]})
 
 
 def test_run_specific_columns_and_row_order_do_not_count(tmp_path, capsys):
     """Catches a checker that compares trial ids, times or paths (two runs of the same code
-    always differ there), or that depends on the order rows were written in."""
+    always differ there), that depends on the order rows were written in, or that reads an
+    empty cell as NaN (NaN != NaN: every row with one would differ)."""
     a = rows(tmp_path / "a", frame())
     b = rows(tmp_path / "b", frame(trial="zz_00007", seconds=99.0).iloc[::-1])
     assert quick_rows.main(["compare", str(a), str(b)]) == 0
     out = capsys.readouterr().out
-    assert "same: dendrites_pmnist/continual.csv (2 rows, 3 columns compared)" in out
+    assert "same: dendrites_pmnist/continual.csv (2 rows, 4 columns compared)" in out
     assert "result rows identical" in out
 
 

@@ -1,9 +1,9 @@
 """Seconds per training epoch: active dendrites MLP vs a plain MLP of the same width.
 
 Both train one epoch of Fashion-MNIST (60k 28x28 images, batch 256, Adam) through the
-project's engine (`train_epoch`, masks enforced after every step). The ADN is the paper's
-network: 784-2048-2048-10, k-winners 5%, weight sparsity 0.5 (static mask), 10 dendritic
-segments per hidden unit, one-hot task context (dim 10) or, with ``--contexts onehot
+project's engine (`train_epoch`, masks enforced after every step). Both are the permuted-MNIST
+study's networks (its presets, ``PMNIST_NETWORKS``). The ADN: 784-2048-2048-10, k-winners
+5%, weight sparsity 0.5 (static mask), 10 dendritic segments per hidden unit, one-hot task context (dim 10) or, with ``--contexts onehot
 prototype``, also Numenta's 784-wide prototype context (segments 2048 x 10 x 784 per
 layer), broadcast over the batch as the continual experiment passes it. The plain MLP has
 the same widths, ReLU, dense weights, no context. Every model uses the fused Adam and the
@@ -26,13 +26,13 @@ import time
 
 import torch
 
+from sparsenet.continual.presets import PMNIST_NETWORKS
 from sparsenet.data import load_dataset
 from sparsenet.engine import resolve_device, setup_torch, train_epoch
 from sparsenet.models import build_model
 
 from interleave import interleaved_epochs
 
-WIDTH = 2048
 NUM_TASKS = 10
 
 
@@ -40,10 +40,9 @@ def build(name: str, shape, classes: int, context_dim: int = NUM_TASKS,
           seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
     if name == "mlp":
-        return build_model("mlp", shape, classes, hidden=[WIDTH, WIDTH])
-    return build_model("active_dendrites_mlp", shape, classes, hidden=[WIDTH, WIDTH],
-                       kw_fraction=0.05, weight_sparsity=0.5, num_segments=10,
-                       context_dim=context_dim)
+        return build_model("mlp", shape, classes, **PMNIST_NETWORKS.model_defaults("mlp"))
+    return build_model("active_dendrites_mlp", shape, classes, context_dim=context_dim,
+                       **PMNIST_NETWORKS.model_defaults("active_dendrites_mlp"))
 
 
 def task_context(kind: str, x: torch.Tensor) -> torch.Tensor:

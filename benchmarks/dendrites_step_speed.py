@@ -1,8 +1,9 @@
 """Milliseconds per training step: MLP vs ADN with a one-hot and with a 784-wide context.
 
 One step = forward, loss, backward, fused Adam, masks re-applied, at batch 256 on random
-28x28 inputs; the ADN is the paper's 784-2048-2048-10 (k-winners 5%, weight sparsity 0.5,
-10 segments per unit), its context one row broadcast over the batch as the continual
+28x28 inputs; the ADN and the MLP are the permuted-MNIST study's networks (its presets,
+``PMNIST_NETWORKS``: 784-2048-2048-10, k-winners 5%, weight sparsity 0.5, 10 segments per
+unit), the ADN's context one row broadcast over the batch as the continual
 experiment passes it: a one-hot task id (10 wide) or a prototype (784 wide, segments
 2048 x 10 x 784 per layer). Arms are interleaved in blocks of ``--steps`` steps so load
 changes hit all alike; the ratio uses median CPU time per step (``time.process_time``),
@@ -11,7 +12,8 @@ which a machine busy with other work disturbs less than wall time.
     python benchmarks/dendrites_step_speed.py [--rounds 6] [--steps 5] [--threads 1]
         [--default-malloc]
 
-Runs against any checkout of the package (put it first on PYTHONPATH) to compare versions.
+Runs against any checkout of the package that has ``PMNIST_NETWORKS`` (put it first on
+PYTHONPATH) to compare versions.
 """
 
 from __future__ import annotations
@@ -24,17 +26,21 @@ import time
 import torch
 import torch.nn.functional as F
 
+from sparsenet.continual.presets import PMNIST_NETWORKS
 from sparsenet.engine import setup_torch
 from sparsenet.models import build_model
 from sparsenet.models.masks import MaskEnforcer
 
-WIDTH, BATCH = 2048, 256
+BATCH = 256
+
+
+def study_model(name: str, **kwargs) -> torch.nn.Module:
+    """Network ``name`` as the permuted-MNIST study builds it."""
+    return build_model(name, (1, 28, 28), 10, **PMNIST_NETWORKS.model_defaults(name), **kwargs)
 
 
 def adn(context_dim: int) -> torch.nn.Module:
-    return build_model("active_dendrites_mlp", (1, 28, 28), 10, hidden=[WIDTH, WIDTH],
-                       kw_fraction=0.05, weight_sparsity=0.5, num_segments=10,
-                       context_dim=context_dim)
+    return study_model("active_dendrites_mlp", context_dim=context_dim)
 
 
 def main() -> None:
@@ -50,7 +56,7 @@ def main() -> None:
         torch.manual_seed(0)
     else:
         setup_torch(args.threads, seed=0, device="cpu")
-    arms = {"mlp": (build_model("mlp", (1, 28, 28), 10, hidden=[WIDTH, WIDTH]), None),
+    arms = {"mlp": (study_model("mlp"), None),
             "adn one-hot (10)": (adn(10), torch.eye(10)[3:4]),
             "adn prototype (784)": (adn(784), torch.randn(1, 784))}
     x, y = torch.randn(BATCH, 1, 28, 28), torch.randint(0, 10, (BATCH,))

@@ -190,8 +190,7 @@ def timing_configs(dataset: str) -> dict[str, Any]:
         "imp_epoch": IMPConfig.from_preset("bain2022", dataset=dataset, rounds=0,
                                            epochs_per_round=3),
         "pmnist_epoch_width2048": ContinualConfig(dataset=dataset, stream="permuted",
-                                                  model="active_dendrites_mlp",
-                                                  hidden=(2048, 2048), num_tasks=2,
+                                                  model="active_dendrites_mlp", num_tasks=2,
                                                   epochs_per_task=3),
     }
 

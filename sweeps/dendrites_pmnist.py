@@ -2,7 +2,8 @@
 
 Defaults are the paper's: 10 tasks, ADN (784-2048-2048-10, k-winners 5%, weight sparsity
 0.5, 10 segments, one-hot task context) vs a plain MLP of the same width, Adam lr 5e-4,
-batch 256, 3 epochs per task, 5 seeds. Any 28x28 dataset can be permuted.
+batch 256, 3 epochs per task, 5 seeds (the numbers live in sparsenet/continual/presets.py:
+``PAPER_PMNIST``, the networks ``PMNIST_NETWORKS``). Any 28x28 dataset can be permuted.
 
 ``--preset paper|numenta`` takes a reference code's whole protocol (context, segment init,
 task 0 unpermuted, all 60k training images, and per arm its learning rate and epochs; see
@@ -24,7 +25,7 @@ from typing import Any, Sequence
 
 from analysis.headline import finish_sweep
 from analysis.tidy import write_tidy
-from sparsenet.continual.presets import PAPER_PMNIST, PRESETS, get_preset
+from sparsenet.continual.presets import PAPER_PMNIST, PMNIST_NETWORKS, PRESETS, get_preset
 from sparsenet.experiments.continual import ContinualConfig
 from sparsenet.models.registry import model_names
 from sparsenet.tune.cli import Plan, Sweep, SweepError, add_common_args, fill_defaults
@@ -50,6 +51,9 @@ ARM_KEYS = ("context", "context_infer", "context_input", "num_segments", "contex
             "si_start_task", "si_dendrites", "hp_source", "arm")
 
 
+_ADN = PMNIST_NETWORKS.model_defaults("active_dendrites_mlp")
+
+
 # Config fields exposed as flags (generated from ContinualConfig's declarations); a flag
 # left out keeps the preset's (or these defaults') value per arm.
 CONTEXT_FLAGS = (
@@ -63,8 +67,9 @@ FIELD_FLAGS = (
     FieldFlag("first_task_identity", note="presets: on"),
     FieldFlag("val_fraction", note="presets: 0, train on all; otherwise 0.1"),
     FieldFlag("reset_optimizer", note="numenta preset: on"),
-    FieldFlag("hidden", note="default 2048 2048; --quick 256 256"),
-    FieldFlag("num_segments", flag="--segments", note="default 10"),
+    FieldFlag("hidden", note=f"default {' '.join(map(str, _ADN['hidden']))}; --quick "
+                             f"{' '.join(map(str, QUICK['hidden']))}"),
+    FieldFlag("num_segments", flag="--segments", note=f"default {_ADN['num_segments']}"),
     FieldFlag("lr", note=f"every arm; default {PAPER_PMNIST.adn.lr:g}, a preset's per-arm "
                          "values"),
     FieldFlag("batch_size", note=f"default {PAPER_PMNIST.batch_size}"),

@@ -126,8 +126,8 @@ def test_omega_is_clipped_at_zero_by_default(clip, expected):
 
 
 def test_dendritic_segments_are_left_out_unless_asked():
-    model = build_model("active_dendrites_mlp", (1, 4, 4), 3, hidden=[8, 8], context_dim=3,
-                        seed=0)
+    model = build_model("active_dendrites_mlp", (1, 4, 4), 3, hidden=[8, 8], kw_fraction=0.25,
+                        num_segments=3, context_dim=3, seed=0)
     default = SynapticIntelligence(model)
     assert default.names and not any("segments" in n for n in default.names)
     assert "hidden.0.base.weight" in default.names and "output.weight" in default.names

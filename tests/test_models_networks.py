@@ -4,7 +4,8 @@ from torch import nn
 
 from sparsenet.models import (MODEL_NAMES, MaskEnforcer, build_model, get_mask, masked_modules,
                               model_options, selected_segment_index)
-from sparsenet.models.registry import MODELS, model_names
+from sparsenet.continual.presets import PMNIST_NETWORKS
+from sparsenet.models.registry import MODELS, REQUIRED, model_names
 from sparsenet.models.layers import KWinners, KWinners2d
 
 MNIST, CIFAR, DIGITS = (1, 28, 28), (3, 32, 32), (1, 8, 8)
@@ -12,8 +13,13 @@ CTX = 5
 SMALL_MLP = {"hidden": (64, 32)}  # full-width MLPs are built once, on MNIST only
 
 
+def pmnist(name, shape, classes, **kw):
+    """Network ``name`` as the permuted-MNIST study chose it (its presets), with ``kw``."""
+    return build_model(name, shape, classes, **{**PMNIST_NETWORKS.model_defaults(name), **kw})
+
+
 def kwargs_for(name, shape):
-    kw = {}
+    kw = PMNIST_NETWORKS.model_defaults(name)
     if MODELS[name].takes_context:
         kw["context_dim"] = CTX
     if name in model_names(family="mlp", continual=True) and shape != MNIST:
@@ -84,17 +90,17 @@ def test_sparse_variants_have_masks_and_k_winners():
     assert set(masked) == {"fcs.0", "fcs.1"}  # hidden FCs only; convs and output dense
     for m in masked.values():
         assert (get_mask(m) == 0).float().mean().item() == pytest.approx(0.5, abs=1e-4)
-    adn = build_model("active_dendrites_mlp", MNIST, 10, hidden=(64, 64), context_dim=10)
+    adn = pmnist("active_dendrites_mlp", MNIST, 10, hidden=(64, 64), context_dim=10)
     # hidden and output sparse as in Numenta's DendriticMLP; dendrite segments dense
     assert set(dict(masked_modules(adn))) == {"hidden.0.base", "hidden.1.base", "output"}
     assert all(isinstance(a, KWinners) for a in adn.activations)
-    dendrites_only = build_model("dendrites_mlp", MNIST, 10, hidden=(64,), context_dim=10)
+    dendrites_only = pmnist("dendrites_mlp", MNIST, 10, hidden=(64,), context_dim=10)
     assert all(isinstance(a, nn.ReLU) for a in dendrites_only.activations)
 
 
 def test_k_winners_sparsity_of_hidden_activity():
     torch.manual_seed(0)
-    model = build_model("active_dendrites_mlp", MNIST, 10, hidden=(400, 300), context_dim=10)
+    model = pmnist("active_dendrites_mlp", MNIST, 10, hidden=(400, 300), context_dim=10)
     seen = []
     for act in model.activations:
         act.register_forward_hook(lambda m, i, o: seen.append(o))
@@ -103,7 +109,7 @@ def test_k_winners_sparsity_of_hidden_activity():
 
 
 def test_context_required_and_checked():
-    adn = build_model("active_dendrites_mlp", MNIST, 10, hidden=(16, 16), context_dim=4)
+    adn = pmnist("active_dendrites_mlp", MNIST, 10, hidden=(16, 16), context_dim=4)
     x = torch.randn(2, *MNIST)
     with pytest.raises(ValueError, match="needs a context"):
         adn(x)
@@ -115,14 +121,14 @@ def test_context_required_and_checked():
     with pytest.raises(ValueError, match="needs context_dim"):
         build_model("active_dendrites_cnn", CIFAR, 10)
     with pytest.raises(ValueError, match="needs context_dim"):
-        build_model("mlp", MNIST, 10, context_input=True)
+        pmnist("mlp", MNIST, 10, context_input=True)
 
 
 def test_context_input_baselines_read_the_context():
     torch.manual_seed(0)
     for name, shape in (("mlp", MNIST), ("sparse_mlp", MNIST), ("cnn", CIFAR),
                         ("sparse_cnn", CIFAR)):
-        kw = SMALL_MLP if name.endswith("mlp") else {}
+        kw = {**PMNIST_NETWORKS.model_defaults(name), **SMALL_MLP} if name.endswith("mlp") else {}
         model = build_model(name, shape, 10, context_input=True, context_dim=3, **kw)
         assert model.uses_context
         x = torch.randn(2, *shape)
@@ -134,7 +140,7 @@ def test_context_input_baselines_read_the_context():
 
 def test_selected_segments_depend_on_one_hot_context():
     torch.manual_seed(0)
-    model = build_model("active_dendrites_mlp", MNIST, 10, hidden=(128, 128), context_dim=10)
+    model = pmnist("active_dendrites_mlp", MNIST, 10, hidden=(128, 128), context_dim=10)
     for layer in model.hidden:
         idx = selected_segment_index(layer.segments(torch.eye(10)))  # (tasks, units)
         for a in range(10):
@@ -159,6 +165,24 @@ def test_registry_errors():
     assert "seed" in model_options("lenet300_100")
 
 
+def test_study_values_are_required_not_defaulted():
+    """The registry holds no study's numbers for the MLPs (issue 25): a bare build names
+    what it needs in one line, and the neutral class defaults build a dense ReLU network.
+    Catches a ``defaults={"kw_fraction": 0.05, ...}`` coming back into a register line."""
+    for name, needs in (("mlp", ["hidden"]), ("sparse_mlp", ["hidden", "kw_fraction"]),
+                        ("dendrites_mlp", ["hidden", "num_segments"]),
+                        ("active_dendrites_mlp", ["hidden", "kw_fraction", "num_segments"])):
+        options = model_options(name)
+        assert sorted(k for k, v in options.items() if v is REQUIRED) == needs, name
+        kw = {"context_dim": 4} if MODELS[name].takes_context else {}
+        with pytest.raises(TypeError, match=f"model '{name}' needs option"):
+            build_model(name, MNIST, 10, **kw)
+    assert model_options("active_dendrites_mlp")["weight_sparsity"] == 0.0
+    plain = build_model("sparse_mlp", MNIST, 10, hidden=(16,), kw_fraction=0.25)
+    assert not dict(masked_modules(plain))  # weight sparsity neutral: no masks
+    assert isinstance(plain.activations[0], KWinners)
+
+
 def _same_params(a, b):
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
@@ -167,32 +191,32 @@ def _same_params(a, b):
 def test_seeding_reproducible():
     kw = {"hidden": (32, 32), "context_dim": 4}
     torch.manual_seed(1)
-    a = build_model("active_dendrites_mlp", MNIST, 10, **kw)
+    a = pmnist("active_dendrites_mlp", MNIST, 10, **kw)
     torch.manual_seed(1)
-    b = build_model("active_dendrites_mlp", MNIST, 10, **kw)
+    b = pmnist("active_dendrites_mlp", MNIST, 10, **kw)
     assert _same_params(a, b)
     state = torch.random.get_rng_state()
-    c = build_model("active_dendrites_mlp", MNIST, 10, seed=5, **kw)
+    c = pmnist("active_dendrites_mlp", MNIST, 10, seed=5, **kw)
     assert torch.equal(torch.random.get_rng_state(), state)  # global RNG untouched
-    d = build_model("active_dendrites_mlp", MNIST, 10, seed=5, **kw)
+    d = pmnist("active_dendrites_mlp", MNIST, 10, seed=5, **kw)
     assert _same_params(c, d)
     assert not _same_params(a, c)
     # a generator fixes the masks (only)
-    e = build_model("sparse_mlp", MNIST, 10, hidden=(32,),
+    e = pmnist("sparse_mlp", MNIST, 10, hidden=(32,),
                     generator=torch.Generator().manual_seed(2))
     torch.manual_seed(99)  # different weights, same masks
-    f = build_model("sparse_mlp", MNIST, 10, hidden=(32,),
+    f = pmnist("sparse_mlp", MNIST, 10, hidden=(32,),
                     generator=torch.Generator().manual_seed(2))
     assert torch.equal(get_mask(e.hidden[0]), get_mask(f.hidden[0]))
     with pytest.raises(ValueError, match="either seed or generator"):
-        build_model("mlp", MNIST, 10, seed=1, generator=torch.Generator())
+        pmnist("mlp", MNIST, 10, seed=1, generator=torch.Generator())
 
 
 def test_state_dict_round_trip_with_boosting_and_masks():
     kw = {"hidden": (32, 16), "boost_strength": 1.5}
-    a = build_model("sparse_mlp", MNIST, 10, seed=0, **kw).train()
+    a = pmnist("sparse_mlp", MNIST, 10, seed=0, **kw).train()
     a(torch.randn(8, *MNIST))
-    b = build_model("sparse_mlp", MNIST, 10, seed=1, **kw)
+    b = pmnist("sparse_mlp", MNIST, 10, seed=1, **kw)
     b.load_state_dict(a.state_dict())
     assert _same_params(a, b)
     assert b.activations[0].duty_cycle.sum() > 0
@@ -211,7 +235,7 @@ def test_initialisation_schemes():
     with pytest.raises(ValueError, match="unknown init"):
         build_model("mnist_conv", MNIST, 10, init="sparse_kaiming")
     # Numenta's sparse-aware init: b = 1/sqrt(input_density * weight_density * fan_in)
-    adn = build_model("active_dendrites_mlp", MNIST, 10, hidden=(400, 300), context_dim=10)
+    adn = pmnist("active_dendrites_mlp", MNIST, 10, hidden=(400, 300), context_dim=10)
     for layer, bound in ((adn.hidden[0].base, (0.5 * 784) ** -0.5),
                          (adn.hidden[1].base, (0.05 * 0.5 * 400) ** -0.5),
                          (adn.output, (0.05 * 0.5 * 300) ** -0.5)):

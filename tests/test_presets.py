@@ -3,7 +3,8 @@
 
 The expected numbers come from the documentation table, never from the presets themselves:
 changing a preset value (e.g. ``SPLIT_CIFAR``'s sparse_cnn ``fc_kw`` 0.1 -> 0.3, bain2022's
-lr, Numenta's MLP epochs) fails ``test_sweep_resolves_the_documented_value``; dropping the
+lr, Numenta's MLP epochs, ``PMNIST_NETWORKS``' k-winners 0.05 -> 0.1) fails
+``test_sweep_resolves_the_documented_value``; dropping the
 preset from a config default (e.g. ``ContinualConfig.batch_size`` back to a literal 128)
 fails ``test_config_defaults_are_the_documented_values``.
 """
@@ -53,12 +54,23 @@ def same(actual, expected) -> bool:
     return isinstance(actual, (int, float)) and math.isclose(actual, expected, rel_tol=1e-12)
 
 
+def as_built(point: dict) -> dict:
+    """A continual point with its model fields as its run builds the network (a field left
+    None there is the study's choice, ``PMNIST_NETWORKS``); other points as they are."""
+    if "epochs_per_task" not in point:
+        return point
+    from sparsenet.experiments.continual import MODEL_FIELDS, ContinualConfig
+
+    built = ContinualConfig.from_flat(point).model_kwargs(context_dim=1)
+    return {**point, **{k: v for k, v in built.items() if k in MODEL_FIELDS}}
+
+
 @lru_cache(maxsize=None)
 def resolved_points(command: str) -> list[dict]:
     """Every flat config the sweep command's plan holds (its full budget, offline build)."""
     script, *argv = shlex.split(command)
     plan = load_sweep(script.removesuffix(".py")).build(argv)
-    return [point for sweep, _ in plan for point in sweep.points()]
+    return [as_built(point) for sweep, _ in plan for point in sweep.points()]
 
 
 def arm_of(point: dict) -> str:
@@ -133,6 +145,10 @@ def test_config_defaults_are_the_documented_values():
     for field in ("lr", "epochs_per_task", "batch_size", "num_tasks"):
         assert same(getattr(continual, field),
                     documented[("dendrites_pmnist.py", "active_dendrites_mlp", field)])
+    network = continual.model_kwargs(context_dim=10)  # the bare config's ADN
+    for field in ("hidden", "kw_fraction", "weight_sparsity", "num_segments"):
+        assert same(network[field],
+                    documented[("dendrites_pmnist.py", "active_dendrites_mlp", field)])
     assert same(continual.max_epochs,
                 documented[("dendrites_split_cifar.py", "active_dendrites_cnn", "max_epochs")])
     control = ControlConfig()
@@ -161,7 +177,8 @@ def test_no_chosen_number_is_restated_in_the_sweeps():
     for script, literals in {
         "dendrites_split_cifar.py": ("batch_size=128", "batch_size=64", "fc_kw=0.3",
                                      "patience=30", "max_epochs=1000"),
-        "dendrites_pmnist.py": ("lr=5e-4", "batch_size=256"),
+        "dendrites_pmnist.py": ("lr=5e-4", "batch_size=256", "kw_fraction=0.05",
+                                "weight_sparsity=0.5", "num_segments=10"),
         "noise_robustness.py": ("epochs=35",),
     }.items():
         source = (ROOT / "sweeps" / script).read_text()

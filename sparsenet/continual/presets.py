@@ -21,6 +21,9 @@ learning rate and epochs per task. Values are read from the reference codes:
 
 ``PAPER_PMNIST`` is the paper's 10-task ADN run; ``ContinualConfig``'s and the permuted
 sweep's defaults read its learning rate, epochs per task and batch size from here.
+``PMNIST_NETWORKS`` holds the permuted-MNIST study's networks (width, k-winners, weight
+sparsity, segments per registry name); ``ContinualConfig`` builds an MLP arm with them
+wherever its own model fields are unset (the registry's networks have no such defaults).
 ``SPLIT_CIFAR`` holds the paper's split-CIFAR-100 protocol and, per network, the values its
 grid search chose; the sweep, the model registry and ``CifarBackbone`` read them from here.
 """
@@ -128,6 +131,36 @@ class PaperPmnist:
 PAPER_PMNIST = PaperPmnist(adn=ArmValues(5e-4, 3, "bainro/active_dendrites adn_pmnist.py"),
                            batch_size=256, num_tasks=10)
 _PAPER_ADN = PAPER_PMNIST.adn
+
+
+@dataclass(frozen=True)
+class PmnistNetworks:
+    """The permuted-MNIST study's networks: per registry name, the options both references
+    set (``source``). The ablation arms keep the ADN's values for what they still have."""
+
+    chosen: dict[str, dict[str, Any]]
+    source: str
+
+    def model_defaults(self, model: str) -> dict[str, Any]:
+        """The chosen options of network ``model`` (empty for a network of another study)."""
+        return dict(self.chosen.get(model, {}))
+
+
+_WIDTH = (2048, 2048)  # 784-2048-2048-10, the ADN and every ablation of it
+_KW, _SPARSITY, _SEGMENTS = 0.05, 0.5, 10  # k-winners 5%; half the weights; 10 segments
+PMNIST_NETWORKS = PmnistNetworks(
+    chosen={
+        "mlp": dict(hidden=_WIDTH),
+        "sparse_mlp": dict(hidden=_WIDTH, kw_fraction=_KW, weight_sparsity=_SPARSITY),
+        "dendrites_mlp": dict(hidden=_WIDTH, weight_sparsity=_SPARSITY, num_segments=_SEGMENTS),
+        "active_dendrites_mlp": dict(hidden=_WIDTH, kw_fraction=_KW, weight_sparsity=_SPARSITY,
+                                     num_segments=_SEGMENTS),
+    },
+    source="Iyer et al. 2022, numenta/nupic.research projects/dendrites/permutedMNIST/"
+           "experiments prototype.py (PROTOTYPE_BASE: hidden_sizes [2048, 2048], "
+           "kw_percent_on 0.05, weight_sparsity 0.5; num_segments = num_tasks, 10 at 10 "
+           "tasks) and mlp.py (THREE_LAYER_MLP_10: hidden_sizes [2048, 2048]); Bain 2022, "
+           "bainro/active_dendrites adn_pmnist.py: the same ADN values at 10 tasks")
 _ADN = "numenta/nupic.research projects/dendrites/permutedMNIST/experiments/prototype.py"
 _MLP = "numenta/nupic.research projects/dendrites/permutedMNIST/experiments/mlp.py"
 _SI = "numenta/nupic.research projects/dendrites/permutedMNIST/experiments/si_prototype.py"

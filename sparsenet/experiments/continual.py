@@ -38,7 +38,7 @@ import torch
 from sparsenet.continual.contexts import (CONTEXT_KINDS, INFER_MODES, PrototypeContext,
                                           build_contexts)
 from sparsenet.continual.metrics import AccuracyMatrix, bwt, forgetting, mean_accuracy
-from sparsenet.continual.presets import PAPER_PMNIST, SPLIT_CIFAR
+from sparsenet.continual.presets import PAPER_PMNIST, PMNIST_NETWORKS, SPLIT_CIFAR
 from sparsenet.continual.si import SI_GRADS, SynapticIntelligence
 from sparsenet.data.streams import LABEL_REMAPS
 from sparsenet.engine import evaluate, setup_torch, train_epoch
@@ -52,7 +52,8 @@ from sparsenet.models.layers import update_boost_strength
 from sparsenet.models.masks import MASK_LAYOUTS
 
 STREAMS = ("permuted", "split")
-# Config fields passed to build_model when set (None = the model's own default).
+# Config fields passed to build_model when set (None: the permuted-MNIST study's value for
+# an MLP arm, PMNIST_NETWORKS, else the model's own default).
 MODEL_FIELDS = ("hidden", "kw_fraction", "weight_sparsity", "num_segments",
                 "dendrite_sparsity", "conv_channels", "conv_kw", "fc_kw", "boost_strength",
                 "hidden_input_density", "boost_strength_factor", "fc_init", "mask_layout")
@@ -68,8 +69,10 @@ class ContinualConfig(Config):
     """One continual run. Defaults: the paper's 10-task permuted MNIST ADN (one-hot context;
     its numbers are read from ``PAPER_PMNIST`` in sparsenet/continual/presets.py).
 
-    Model fields left ``None`` are not passed to the model (it uses its own default);
-    unknown or unsupported ones are rejected by the model registry.
+    Model fields left ``None`` take the permuted-MNIST study's network for an MLP arm
+    (``PMNIST_NETWORKS``: 784-2048-2048-10 and its k-winners, sparsity and segments) and
+    the model's own default otherwise; unknown or unsupported ones are rejected by the
+    model registry.
     """
 
     kind: ClassVar[str] = "continual"
@@ -238,7 +241,8 @@ class ContinualConfig(Config):
         return PROTOTYPE_CONTEXT_DENSITY
 
     def model_kwargs(self, context_dim: int) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {}
+        """``build_model``'s keywords: the study's chosen network, then the fields set."""
+        kwargs: dict[str, Any] = PMNIST_NETWORKS.model_defaults(self.model)
         for name in MODEL_FIELDS:
             value = getattr(self, name)
             if value is not None:

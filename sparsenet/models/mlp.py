@@ -27,6 +27,9 @@ def flat_size(input_shape: Sequence[int]) -> int:
 class MLP(Network):
     """flatten -> hidden layers (Linear or dendritic Linear, then ReLU or k-winners) -> output.
 
+    - ``hidden``: the widths, no default (a study's presets choose them; the permuted-MNIST
+      study's: ``PMNIST_NETWORKS`` in sparsenet/continual/presets.py). The other options'
+      defaults are neutral: dense, ReLU, no segments.
     - ``weight_sparsity``: random static mask on every hidden layer (output stays dense).
     - ``kw_fraction``: k-winners instead of ReLU after each hidden layer (None = ReLU).
     - ``num_segments`` > 0: each hidden unit gated by dendritic segments of the context.
@@ -42,7 +45,7 @@ class MLP(Network):
     """
 
     def __init__(self, input_shape: Sequence[int], num_classes: int,
-                 hidden: Sequence[int] = (2048, 2048), *, weight_sparsity: float = 0.0,
+                 hidden: Sequence[int], *, weight_sparsity: float = 0.0,
                  kw_fraction: float | None = None, num_segments: int = 0,
                  context_dim: int | None = None, dendrite_sparsity: float = 0.0,
                  context_input: bool = False, boost_strength: float = 0.0,

@@ -3,8 +3,11 @@
 An entry names the class and the facts other packages ask about (family, whether it takes
 a context, which layer roles IMP can prune, whether it is an arm of the continual
 benchmarks). Its options are read from the class's own signature: ``fixed`` pins the
-arguments that make this network what it is (not options), ``defaults`` the paper's values
-where they differ from the class's, ``without`` the class options it does not offer.
+arguments that make this network what it is (not options), ``defaults`` a study's chosen
+values (read from its presets, never written here), ``required`` the options a caller must
+give (no neutral value keeps the network what its name says: a sparse MLP's k-winners, a
+dendritic one's segments), ``without`` the class options it does not offer. A class
+argument without a default (the MLPs' ``hidden``) is required too.
 Adding a network: its class in one file, one :func:`register` line below.
 ``build_model`` checks keywords against the options, so a typo in a sweep's ``param_space``
 fails before any trial starts.
@@ -39,6 +42,16 @@ DENDRITES = ("num_segments", "dendrite_sparsity", "context_density")
 _POSITIONAL = ("self", "input_shape", "num_classes")
 
 
+class _Required:
+    """The default of an option the caller must give (``model_options`` shows it)."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     """What the registry knows about one network name."""
@@ -49,25 +62,35 @@ class ModelEntry:
     fixed: Mapping[str, Any] = field(default_factory=dict)
     defaults: Mapping[str, Any] = field(default_factory=dict)
     without: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
     takes_context: bool = False  # dendritic: needs a context (task id or prototype)
     prunable: tuple[str, ...] = ("hidden", "output")  # layer roles IMP can prune
     continual: bool = False  # an arm of the continual-learning benchmarks
 
     def options(self) -> dict[str, Any]:
-        """Keyword options and defaults, from the class signature (plus ``seed``)."""
+        """Keyword options and defaults, from the class signature (plus ``seed``); a
+        required option's default is :data:`REQUIRED`."""
         params = inspect.signature(self.cls.__init__).parameters.values()
-        opts = {p.name: p.default for p in params
+        opts = {p.name: REQUIRED if p.default is p.empty else p.default for p in params
                 if p.name not in _POSITIONAL and p.name not in self.fixed
                 and p.name not in self.without
                 and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-        missing = sorted(set(self.defaults) - set(opts))
+        missing = sorted((set(self.defaults) | set(self.required)) - set(opts))
         if missing:
-            raise TypeError(f"model {self.name!r}: defaults for non-options {missing}")
+            raise TypeError(f"model {self.name!r}: defaults or required for non-options "
+                            f"{missing}")
         opts.update(self.defaults)
+        opts.update({name: REQUIRED for name in self.required})
         opts["seed"] = None
         return opts
 
     def build(self, input_shape: Shape, num_classes: int, **kwargs: Any) -> nn.Module:
+        missing = [name for name, default in self.options().items()
+                   if default is REQUIRED and name not in kwargs]
+        if missing:
+            raise TypeError(f"model {self.name!r} needs option(s) {missing} (a study's "
+                            "presets choose them, e.g. sparsenet.continual.presets."
+                            "PMNIST_NETWORKS)")
         return self.cls(tuple(input_shape), int(num_classes),
                         **{**self.fixed, **self.defaults, **kwargs})
 
@@ -100,14 +123,14 @@ register("conv6", ConvN, "conv", fixed={"depth": 6}, prunable=_CONV)
 register("cifar_backbone", CifarBackbone, "cnn", prunable=_CONV)  # variant is an option
 register("mlp", MLP, "mlp", continual=True,
          without=(*_SPARSE_MLP, *KWINNERS, *DENDRITES, "sparse_output"))
+# The permuted-MNIST study's widths, k-winners, sparsities and segments are in its presets
+# (PMNIST_NETWORKS), which ContinualConfig applies; a bare build names them.
 register("sparse_mlp", MLP, "mlp", continual=True, without=(*DENDRITES, *_MLP_EXTRAS),
-         defaults={"kw_fraction": 0.05, "weight_sparsity": 0.5})
+         required=("kw_fraction",))
 register("dendrites_mlp", MLP, "mlp", continual=True, takes_context=True,
-         without=(*KWINNERS, "context_input", *_MLP_EXTRAS),
-         defaults={"num_segments": 10, "weight_sparsity": 0.5})
+         without=(*KWINNERS, "context_input", *_MLP_EXTRAS), required=("num_segments",))
 register("active_dendrites_mlp", MLP, "mlp", continual=True, takes_context=True,
-         without=("context_input", *_MLP_EXTRAS),
-         defaults={"kw_fraction": 0.05, "weight_sparsity": 0.5, "num_segments": 10})
+         without=("context_input", *_MLP_EXTRAS), required=("kw_fraction", "num_segments"))
 register("cnn", CifarBackbone, "cnn", continual=True, fixed={"variant": "cnn"}, prunable=_CONV,
          without=(*_CNN_DENSE, *KWINNERS, *DENDRITES))
 register("sparse_cnn", CifarBackbone, "cnn", continual=True, prunable=_CONV,

@@ -236,9 +236,12 @@ def local_copy(uri: str) -> Path:
              / hashlib.sha1(base.encode()).hexdigest()[:12] / Path(parent).name / name)
     local.mkdir(parents=True, exist_ok=True)
     prefix = root.rstrip("/") + "/"
+    wanted = {info.path[len(prefix):] for info in infos if info.type == pafs.FileType.File
+              and _analysis_file(info.path[len(prefix):])}
+    _drop_stale(local, wanted)
     for info in infos:
         relative = info.path[len(prefix):]
-        if info.type != pafs.FileType.File or not _analysis_file(relative):
+        if relative not in wanted:
             continue
         target = local / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -249,6 +252,18 @@ def local_copy(uri: str) -> Path:
             os.utime(target, (stamp, stamp))
     _mirrors[uri] = (time.monotonic(), local)
     return local
+
+
+def _drop_stale(local: Path, wanted: set[str]) -> None:
+    """Remove what the mirror holds but the remote folder no longer does: the mirror
+    outlives the process (same URI, same folder), and a trial folder deleted or re-created
+    remotely would otherwise be read as a second trial of the same seed."""
+    for path in sorted(local.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        relative = path.relative_to(local).as_posix()
+        if path.is_file() and relative not in wanted:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
 
 
 def experiment_meta(path: str | Path) -> dict[str, Any]:

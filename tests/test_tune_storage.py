@@ -80,6 +80,28 @@ def test_s3_resume_and_overwrite_checks(s3):
     assert_one_line(code, err, "--imp-results: no IMP tickets under")
 
 
+def test_remote_mirror_drops_what_the_bucket_no_longer_holds(s3):
+    """The local mirror of an s3:// folder lives on between processes (one folder per URI):
+    a trial folder removed from the bucket must leave it too, or a later report reads the
+    old trial as a second one of the same seed (the bug behind the S3 resume test's
+    'seed 0 is given twice'; mutation: skipping _drop_stale makes this fail)."""
+    from analysis import loading
+    from sparsenet.storage import location
+
+    exp = f"{s3}/mirror/exp"
+    for trial in ("T_a", "T_b"):
+        location(f"{exp}/{trial}/result.json").write_text('{"done": true}\n')
+        location(f"{exp}/{trial}/checkpoint_000000/model.pt").write_text("weights")
+    local = loading.local_copy(exp)
+    assert sorted(p.name for p in local.iterdir()) == ["T_a", "T_b"]
+    assert not (local / "T_a" / "checkpoint_000000").exists()  # only what analysis reads
+    root = location(exp)
+    root.fs.delete_dir(f"{root.path}/T_a")
+    loading._mirrors.clear()  # a new process: the mirror folder is the same
+    assert loading.local_copy(exp) == local
+    assert sorted(p.name for p in local.iterdir()) == ["T_b"]
+
+
 def _statuses(exp_uri):
     """Trial statuses in the newest experiment state Tune synced to the bucket."""
     from sparsenet.storage import location
@@ -104,11 +126,6 @@ def _rows(exp_uri):
 
 
 @pytest.mark.ray
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug, found when the report began refusing a seed counted twice: a driver killed "
-    "mid-sweep and resumed on S3 leaves two finished trials of seed 0 (two trial ids), so "
-    "the report stops with one 'seed 0 is given twice' line instead of doubling n silently; "
-    "strict: remove this mark when the resume stops re-running the trial"))
 def test_sweep_into_s3_killed_resumed_reported_and_read_by_the_noise_sweep(s3, tmp_path):
     storage = f"{s3}/results"
     exp_uri = f"{storage}/imp"

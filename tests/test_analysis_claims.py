@@ -170,7 +170,11 @@ def test_claim2_inconclusive_and_not_run():
     assert claim2(only_dense, resamples=RESAMPLES)[0]["verdict"] == C.NOT_RUN
     activation_only = pd.concat([only_dense.assign(network="control:dense"),
                                  only_dense.assign(network="control:activation_sparse")])
-    assert [r["verdict"] for r in claim2(activation_only, resamples=RESAMPLES)] == [C.NOT_RUN]
+    # no weight-sparse network: the headline is not run; the activation control keeps its row
+    rows = claim2(activation_only, resamples=RESAMPLES)
+    assert [r["verdict"] for r in rows] == [C.NOT_RUN, C.NOT_REPRODUCED]
+    assert rows[0]["headline"] and not rows[1]["headline"]
+    assert rows[1]["comparison"].startswith("the activation")
 
 
 def test_claim2_names_the_dataset_when_the_setting_holds_a_tuple_of_levels():
@@ -195,6 +199,27 @@ def test_numentas_sparse_cnn2_is_tested_against_their_dense_cnn2():
     assert sparse["reference"] == "control:numenta_dense_cnn2"
     assert sparse["mean_diff"] == pytest.approx(2000, abs=600)   # vs the MLP dense: +49,000
     assert tests.loc["control:weight_sparse", "reference"] == "control:dense"
+
+
+def test_numentas_pair_alone_gets_its_claim2_row():
+    """A folder with only Numenta's CNN-2 pair (their positive half, run on its own): the
+    sparse net's gain is judged (reproduced = significantly higher); the weight-sparsity
+    headline says it was not run. Guards the early 'not run' return that dropped it."""
+    rows = [{"seed": seed, "network": net, "noise": "numenta", "dataset": "mnist",
+             "weights_remaining": wr, "n_levels": 11,
+             "score": score + 300 * _wiggle(seed, len(net))}
+            for seed in range(3) for net, (wr, score) in
+            {"control:numenta_dense_cnn2": (1.0, 97_000.0),
+             "control:numenta_sparse_cnn2": (0.22, 103_700.0)}.items()]
+    out = claim2(pd.DataFrame(rows), resamples=RESAMPLES)
+    assert out[0]["verdict"] == C.NOT_RUN and out[0]["headline"]
+    (pair,) = out[1:]
+    assert "CNN-2" in pair["comparison"] and "103,764" in pair["published"]
+    assert pair["verdict"] == C.REPRODUCED and pair["n"] == 3
+    assert pair["mean"] == pytest.approx(6700, abs=600)
+    # a gain's row shows the test that decides it: superiority p and the lower bound
+    assert pair["p_value"] < 0.05 and 0 < pair["bound"] < pair["mean"]
+    assert "lower bound" in pair["interval"]
 
 
 # --- claims 3 and 4 --------------------------------------------------------------------------

@@ -215,7 +215,7 @@ def test_numentas_pair_alone_gets_its_claim2_row():
     assert out[0]["verdict"] == C.NOT_RUN and out[0]["headline"]
     (pair,) = out[1:]
     assert "CNN-2" in pair["comparison"] and "103,764" in pair["published"]
-    assert pair["verdict"] == C.REPRODUCED and pair["n"] == 3
+    assert pair["verdict"] == C.REPRODUCED and pair["n"] == 3 and pair["headline"]
     assert pair["mean"] == pytest.approx(6700, abs=600)
     # a gain's row shows the test that decides it: superiority p and the lower bound
     assert pair["p_value"] < 0.05 and 0 < pair["bound"] < pair["mean"]

@@ -10,6 +10,7 @@ rule is one command: ``python -m analysis pages docs/results/pages.toml``.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -69,6 +70,19 @@ class PageSpec:
     sections: tuple[SectionSpec, ...] = ()
     commands: tuple[str, ...] = ()                # further commands (other presets, not run)
     notes: str = ""
+
+
+@dataclass(frozen=True)
+class ReadmeSpec:
+    """The README's claims table: pooled from these report folders, written between the
+    README's two marker lines (so the README pastes no table by hand)."""
+
+    file: str                                     # relative to the manifest's folder
+    folders: tuple[str, ...]                      # relative to the manifest's folder
+
+
+README_START = "<!-- claims table: written by `python -m analysis pages docs/results/pages.toml` -->"
+README_END = "<!-- end of the claims table -->"
 
 
 @dataclass
@@ -143,6 +157,40 @@ def read_manifest(path: str | Path) -> list[PageSpec]:
     if not pages:
         raise ManifestError(f"{path}: no [[page]] tables")
     return pages
+
+
+def read_readme_spec(path: str | Path) -> ReadmeSpec | None:
+    """The manifest's ``[readme]`` table, if any."""
+    path = Path(path)
+    raw = tomllib.loads(path.read_text()).get("readme")
+    if raw is None:
+        return None
+    args = _spec(ReadmeSpec, raw, f"{path} [readme]")
+    for key in ("file", "folders"):
+        if key not in args:
+            raise ManifestError(f"{path} [readme]: missing {key!r}")
+    return ReadmeSpec(**args)
+
+
+def render_readme(root: Path, spec: ReadmeSpec) -> tuple[Path, str]:
+    """(README path, its text with the claims table between the markers made anew)."""
+    from analysis.report import readme_table
+
+    readme = Path(os.path.normpath(root / spec.file))
+    text = readme.read_text()
+    if text.count(README_START) != 1 or text.count(README_END) != 1:
+        raise ManifestError(f"{readme}: needs the two marker lines once each: "
+                            f"{README_START!r} and {README_END!r}")
+    head, rest = text.split(README_START)
+    _, tail = rest.split(README_END)
+    folders = [root / f for f in spec.folders]
+    for folder in folders:
+        if not folder.is_dir():
+            raise ManifestError(f"[readme]: no report folder {folder}")
+    # the command as run from the README's folder (the repository root)
+    names = [Path(os.path.relpath(f, readme.parent)).as_posix() for f in folders]
+    table = readme_table(folders, names=names)
+    return readme, f"{head}{README_START}\n{table}{README_END}{tail}"
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -476,7 +524,10 @@ def build_pages(manifest: str | Path, *, check: bool = False) -> list[Path]:
     manifest = Path(manifest)
     root = manifest.parent
     paths = []
-    for page in read_manifest(manifest):
+    pages = read_manifest(manifest)
+    spec = read_readme_spec(manifest)
+    readme = render_readme(root, spec) if spec is not None else None  # fails before writing
+    for page in pages:
         text = render_page(root, page, manifest.as_posix())
         path = root / page.file
         if check:
@@ -485,4 +536,11 @@ def build_pages(manifest: str | Path, *, check: bool = False) -> list[Path]:
             continue
         path.write_text(text)
         paths.append(path)
+    if readme is not None:
+        path, text = readme
+        if not check:
+            path.write_text(text)
+            paths.append(path)
+        elif path.read_text() != text:
+            paths.append(path)
     return paths

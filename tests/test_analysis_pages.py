@@ -124,6 +124,39 @@ def test_check_names_a_stale_page_and_exits_1(tmp_path, capsys):
     assert "99.99" in page.read_text()  # --check writes nothing
 
 
+def test_readme_claims_table_is_written_between_its_markers_and_checked(tmp_path, capsys):
+    """The README's claims table comes from the manifest's [readme] folders: written between
+    the two marker lines (the prose around them kept), and --check fails when it is stale.
+    Catches a README table pasted or edited by hand, and a marker-less README written
+    anyway."""
+    from analysis.pages import README_END, README_START
+
+    _imp_folder(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nprose before\n{README_START}\nold table\n{README_END}\n"
+                      "prose after\n")
+    manifest = _manifest(tmp_path)
+    manifest.write_text(manifest.read_text() + '\n[readme]\nfile = "README.md"\n'
+                        'folders = ["imp_report"]\n')
+    assert main(["pages", str(manifest)]) == 0
+    text = readme.read_text()
+    assert "old table" not in text and text.startswith("# Title\n\nprose before\n")
+    assert text.endswith(f"{README_END}\nprose after\n")
+    assert "| 1. lottery tickets |" in text
+    assert "readme-table imp_report`" in text          # the command, run beside the README
+    assert main(["pages", str(manifest), "--check"]) == 0
+    readme.write_text(text.replace("| 1. lottery tickets |", "| 1. edited by hand |", 1))
+    capsys.readouterr()
+    assert main(["pages", str(manifest), "--check"]) == 1
+    assert "README.md" in capsys.readouterr().out
+    readme.write_text("# no markers\n")
+    (tmp_path / "claim1.md").unlink()
+    assert main(["pages", str(manifest)]) == 2
+    assert not (tmp_path / "claim1.md").exists()  # nothing written
+    assert "marker lines" in capsys.readouterr().err
+    assert readme.read_text() == "# no markers\n"
+
+
 @pytest.mark.parametrize("tables, extra, message", [
     ('["imp", "no_such_table"]', "", "unknown table(s) no_such_table"),
     ('["imp"]', 'experiments = ["absent"]', "no experiment(s) absent"),

@@ -38,7 +38,7 @@ import torch
 from sparsenet.continual.contexts import (CONTEXT_KINDS, INFER_MODES, PrototypeContext,
                                           build_contexts)
 from sparsenet.continual.metrics import AccuracyMatrix, bwt, forgetting, mean_accuracy
-from sparsenet.continual.presets import PAPER_PMNIST, PMNIST_NETWORKS, SPLIT_CIFAR
+from sparsenet.continual.presets import PAPER_PMNIST, PMNIST_NETWORKS, PRESETS, SPLIT_CIFAR
 from sparsenet.continual.si import SI_GRADS, SynapticIntelligence
 from sparsenet.data.streams import LABEL_REMAPS
 from sparsenet.engine import evaluate, setup_torch, train_epoch
@@ -58,8 +58,9 @@ MODEL_FIELDS = ("hidden", "kw_fraction", "weight_sparsity", "num_segments",
                 "dendrite_sparsity", "conv_channels", "conv_kw", "fc_kw", "boost_strength",
                 "hidden_input_density", "boost_strength_factor", "fc_init", "mask_layout")
 # Context density assumed for prototype contexts when sizing the segments' init: the
-# value Numenta's prototype configs set (context_percent_on=0.1; the prototype is dense).
-PROTOTYPE_CONTEXT_DENSITY = 0.1
+# value Numenta's prototype configs set (context_percent_on; the prototype is dense), read
+# from the numenta preset so it lives in one place.
+PROTOTYPE_CONTEXT_DENSITY = PRESETS["numenta"].context_density
 EVAL_SPLITS = ("test", "val")
 STATE_VERSION = 2
 

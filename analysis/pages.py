@@ -29,7 +29,7 @@ from analysis.hypothesis import noise_hypothesis
 from analysis.kinds.noise import hypothesis_view
 from analysis.loading import NotAnExperiment, Results
 from analysis.markdown import percent, pm, table
-from analysis.report import claims_frame
+from analysis.report import claims_frame, readme_table
 from analysis.sources import load_sources
 from analysis.tidy import tidy_frames
 
@@ -174,8 +174,6 @@ def read_readme_spec(path: str | Path) -> ReadmeSpec | None:
 
 def render_readme(root: Path, spec: ReadmeSpec) -> tuple[Path, str]:
     """(README path, its text with the claims table between the markers made anew)."""
-    from analysis.report import readme_table
-
     readme = Path(os.path.normpath(root / spec.file))
     text = readme.read_text()
     if text.count(README_START) != 1 or text.count(README_END) != 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -75,3 +76,28 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         value = f"{value:.4g}"
     return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def reflow(text: str, width: int = 95) -> str:
+    """Paragraphs and ``- `` bullets re-wrapped at ``width`` (a bullet's continuation lines
+    indented by two), so prose whose placeholders were filled in reads like typed prose.
+    Never breaks inside a word, a link or a number."""
+    blocks: list[list[str]] = []
+    for line in text.strip().splitlines():
+        stripped = line.strip()
+        if not stripped:
+            blocks.append([])
+        elif stripped.startswith("- ") or not blocks or not blocks[-1]:
+            blocks.append([stripped])
+        else:
+            blocks[-1].append(stripped)
+    out: list[str] = []
+    for block in blocks:
+        if not block:
+            out.append("")
+            continue
+        bullet = block[0].startswith("- ")
+        words = " ".join(block)
+        out.append(textwrap.fill(words, width, subsequent_indent="  " if bullet else "",
+                                 break_long_words=False, break_on_hyphens=False))
+    return "\n".join(out)

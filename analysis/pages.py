@@ -28,8 +28,9 @@ from analysis.hparams import arm_hyperparameters
 from analysis.hypothesis import noise_hypothesis
 from analysis.kinds.noise import hypothesis_view
 from analysis.loading import NotAnExperiment, Results
-from analysis.markdown import percent, pm, table
-from analysis.report import claims_frame, readme_table
+from analysis.markdown import percent, pm, reflow, table
+from analysis.quoting import PLACEHOLDER, QuoteError, fill
+from analysis.report import claims_frame, pooled_claims, readme_table
 from analysis.sources import load_sources
 from analysis.tidy import tidy_frames
 
@@ -75,10 +76,12 @@ class PageSpec:
 @dataclass(frozen=True)
 class ReadmeSpec:
     """The README's claims table: pooled from these report folders, written between the
-    README's two marker lines (so the README pastes no table by hand)."""
+    README's two marker lines (so the README pastes no table by hand), after ``summary``:
+    prose whose numbers are placeholders filled from the same rows (:mod:`analysis.quoting`)."""
 
     file: str                                     # relative to the manifest's folder
     folders: tuple[str, ...]                      # relative to the manifest's folder
+    summary: str = ""                             # Markdown with {{CLAIM | FILTER | FIELD}}
 
 
 README_START = "<!-- claims table: written by `python -m analysis pages docs/results/pages.toml` -->"
@@ -187,8 +190,14 @@ def render_readme(root: Path, spec: ReadmeSpec) -> tuple[Path, str]:
             raise ManifestError(f"[readme]: no report folder {folder}")
     # the command as run from the README's folder (the repository root)
     names = [Path(os.path.relpath(f, readme.parent)).as_posix() for f in folders]
-    table = readme_table(folders, names=names)
-    return readme, f"{head}{README_START}\n{table}{README_END}{tail}"
+    claims = pooled_claims(folders)
+    try:
+        summary = reflow(fill(spec.summary, claims))
+    except QuoteError as err:
+        raise ManifestError(f"[readme] summary: {err}") from None
+    table = readme_table(folders, names=names, claims=claims)
+    block = f"{summary}\n\n{table}" if summary else table
+    return readme, f"{head}{README_START}\n{block}{README_END}{tail}"
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -486,6 +495,17 @@ def _prose(text: str) -> list[str]:
     return [text.strip(), ""] if text.strip() else []
 
 
+def _quoted(text: str, data: SectionData, spec: SectionSpec) -> str:
+    """A section's prose with its placeholders filled from the section's own claims rows
+    (:mod:`analysis.quoting`): a number a note quotes follows the data like the tables."""
+    if PLACEHOLDER.search(text) is None:
+        return text
+    try:
+        return fill(text, claims_frame(data.results, data.frames))
+    except QuoteError as err:
+        raise ManifestError(f"section {spec.heading!r}: {err}") from None
+
+
 def render_page(root: Path, page: PageSpec, manifest_name: str) -> str:
     """One page's Markdown, every table computed from its sections' folders."""
     folders = list(dict.fromkeys(f for s in page.sections for f in (s.folder, *s.also)))
@@ -497,7 +517,7 @@ def render_page(root: Path, page: PageSpec, manifest_name: str) -> str:
              *_prose(page.intro)]
     for spec in page.sections:
         data = section_data(root, spec)
-        lines += [f"## {spec.heading}", "", *_prose(spec.text)]
+        lines += [f"## {spec.heading}", "", *_prose(_quoted(spec.text, data, spec))]
         if spec.commands:
             lines += ["Made by:", "", *_commands(spec.commands)]
         for name in spec.tables:
@@ -507,7 +527,7 @@ def render_page(root: Path, page: PageSpec, manifest_name: str) -> str:
                 raise ManifestError(f"{data.folder}: no figure {figure}")
             lines += [f"![{Path(figure).stem.replace('_', ' ')}]({spec.folder}/{figure})", ""]
         if spec.notes.strip():
-            lines += ["### What it shows", "", *_prose(spec.notes)]
+            lines += ["### What it shows", "", *_prose(_quoted(spec.notes, data, spec))]
     if page.commands or page.notes:
         lines += ["## More", "", *_prose(page.notes), *_commands(page.commands)]
     return "\n".join(lines).rstrip() + "\n"

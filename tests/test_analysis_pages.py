@@ -157,6 +157,43 @@ def test_readme_claims_table_is_written_between_its_markers_and_checked(tmp_path
     assert readme.read_text() == "# no markers\n"
 
 
+def test_readme_summary_and_page_notes_quote_the_rows_numbers(tmp_path, capsys):
+    """The README's summary and a section's notes print claims rows' fields through
+    placeholders: a changed accuracy in the tidy CSV changes the quoted number (catches a
+    summary filled once and pasted, or filled from another row); a placeholder naming no
+    row is one line, exit 2, nothing written."""
+    from analysis.pages import README_END, README_START
+
+    _imp_folder(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n{README_START}\n{README_END}\n")
+    quote = "{{1 | winning vs random | mean:+.2f}} points (n={{1 | winning vs random | n}})"
+    manifest = _manifest(tmp_path, extra=f'notes = "Winning gains {quote} here."')
+    manifest.write_text(manifest.read_text().replace('notes = "A caveat worth keeping."\n', "")
+                        + f'\n[readme]\nfile = "README.md"\nfolders = ["imp_report"]\n'
+                        f'summary = "- **Claim 1:** winning beats random by {quote}."\n')
+    assert main(["pages", str(manifest)]) == 0
+    assert f"{README_START}\n- **Claim 1:** winning beats random by +2.62 points (n=3).\n\n| " \
+        in readme.read_text()
+    assert "Winning gains +2.62 points (n=3) here." in (tmp_path / "claim1.md").read_text()
+
+    changed = {1.0: WINNING[1.0], 0.5: (0.9771, 0.9783, 0.9762)}
+    _imp_folder(tmp_path, winning=changed)
+    assert main(["pages", str(manifest), "--check"]) == 1
+    assert main(["pages", str(manifest)]) == 0
+    assert "winning beats random by +2.72 points (n=3)." in readme.read_text()
+    assert "Winning gains +2.72 points (n=3) here." in (tmp_path / "claim1.md").read_text()
+
+    before = readme.read_text()
+    manifest.write_text(manifest.read_text().replace("winning vs random", "no such row"))
+    (tmp_path / "claim1.md").unlink()
+    capsys.readouterr()
+    assert main(["pages", str(manifest)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no row of claim 1 match 'no such row'" in err and "\n" not in err
+    assert readme.read_text() == before and not (tmp_path / "claim1.md").exists()
+
+
 @pytest.mark.parametrize("tables, extra, message", [
     ('["imp", "no_such_table"]', "", "unknown table(s) no_such_table"),
     ('["imp"]', 'experiments = ["absent"]', "no experiment(s) absent"),

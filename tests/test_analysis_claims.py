@@ -336,6 +336,34 @@ def test_claims_table_and_its_views():
     assert np.all(empty["n"] == 0)
 
 
+def test_claim1_is_also_judged_under_the_papers_best_test_selection(tmp_path):
+    """Issue 23 asks claim 1's verdict under both selections. Catches the paper's rows
+    missing, computed from the validation-selected column, or shown as headline rows (the
+    verdict is the validation-selected one): winning tickets that lose 2 points under the
+    best-test column only move the paper's rows, not the primary ones."""
+    from analysis.sources import load_sources
+    from analysis.tidy import tidy_frames
+
+    results = load_sources([fake_imp(tmp_path)])
+    frames = tidy_frames(results)
+    imp = frames["imp"]
+    worse = (imp["ticket"] == "winning") & (imp["round"] >= 1)
+    frames["imp"] = imp.assign(round_best_test_acc=imp["round_best_test_acc"] - 0.02 * worse)
+    before = claims_frame(results, tidy_frames(results), resamples=RESAMPLES)
+    claims = claims_frame(results, frames, resamples=RESAMPLES)
+    one = claims[claims["claim"].str.startswith("1.")]
+    paper = one["comparison"].str.endswith(imp_kind.PAPER_SELECTION)
+    assert paper.sum() == (~paper).sum() == 2
+    assert set(one[paper]["metric"]) == {"round_best_test_acc"}
+    assert set(one[~paper]["metric"]) == {"round_test_acc_at_best_val"}
+    assert one[~paper]["headline"].all() and not one[paper]["headline"].any()
+    assert "Secondary view" in one[paper]["rule"].iloc[0]
+    old = before[before["claim"].str.startswith("1.")]
+    assert one[~paper]["verdict"].tolist() == old[~paper]["verdict"].tolist()
+    assert one[paper]["value"].iloc[0].startswith("1.0x (dense: no pruned round")
+    assert not old[paper]["value"].iloc[0].startswith("1.0x")
+
+
 # --- the claims in the report, the readme table and the figures ---------------------
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -103,6 +104,11 @@ class SectionData:
 
     def frame(self, name: str) -> pd.DataFrame:
         return self.frames.get(name, pd.DataFrame())
+
+    @cached_property
+    def claims(self) -> pd.DataFrame:
+        """The section's claims rows, computed once for its table and its quoted prose."""
+        return claims_frame(self.results, self.frames)
 
     def continual(self) -> tuple[pd.DataFrame, list[str]]:
         """One row per continual trial and the columns that split its tables."""
@@ -235,7 +241,7 @@ def section_data(root: Path, spec: SectionSpec) -> SectionData:
 
 
 def _claims(data: SectionData, page: PageSpec) -> list[str]:
-    claims = claims_frame(data.results, data.frames)
+    claims = data.claims
     if page.claim is not None:
         claims = claims[claims["claim"].str.startswith(f"{page.claim}.")]
     claims = claims[claims["verdict"] != C.NOT_RUN]
@@ -501,7 +507,7 @@ def _quoted(text: str, data: SectionData, spec: SectionSpec) -> str:
     if PLACEHOLDER.search(text) is None:
         return text
     try:
-        return fill(text, claims_frame(data.results, data.frames))
+        return fill(text, data.claims)
     except QuoteError as err:
         raise ManifestError(f"section {spec.heading!r}: {err}") from None
 

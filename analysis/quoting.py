@@ -2,9 +2,9 @@
 the pooled claims frame, so a summary's numbers come from the data, never typed by hand.
 
 A placeholder names one row of :data:`analysis.claims.COLUMNS`: its claim number, then one
-or more filters (each a piece of text the row's ``protocol — comparison [metric]`` must contain), then
-the field to print with an optional format spec (Python's mini-language): ``mean:+.2f``,
-``ci_low:+.2f``, ``n``, ``p_value:.3f``, ``value``, ``verdict``, ``published``. A
+or more filters (each a piece of text the row's ``protocol — comparison [metric]`` must
+contain), then the field to print with an optional format spec (Python's mini-language):
+``mean:+.2f``, ``ci_low:+.2f``, ``n``, ``p_value:.3f``, ``value``, ``verdict``, ``published``. A
 placeholder that matches no row or several, or a field the row leaves empty, is an error
 naming it: a summary never quietly quotes the wrong row, a row that is gone, or "nan".
 """
@@ -32,9 +32,10 @@ def _one_row(claims: pd.DataFrame, claim: str, filters: list[str], where: str) -
     numbers = claims["claim"].astype(str).str.split(".").str[0].str.strip()
     rows = claims[numbers == claim]
     texts = rows.apply(_row_text, axis=1) if len(rows) else pd.Series(dtype=str)
+    keep = pd.Series(True, index=rows.index)
     for text in filters:
-        rows, texts = rows[texts.str.contains(text, regex=False)], \
-            texts[texts.str.contains(text, regex=False)]
+        keep &= texts.str.contains(text, regex=False)
+    rows = rows[keep]
     if len(rows) != 1:
         found = "no row" if rows.empty else f"{len(rows)} rows"
         raise QuoteError(f"{where}: {found} of claim {claim} match "

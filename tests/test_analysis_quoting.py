@@ -29,7 +29,7 @@ def test_placeholders_print_the_named_rows_fields_in_their_format():
     claim number ignored, or a format spec dropped."""
     text = ("Claim 4: {{4 | sparse CNN | mean:+.2f}} points [{{4|sparse CNN|ci_low:+.2f}}, "
             "{{4 | sparse CNN | ci_high:+.2f}}], n = {{4 | sparse CNN | n}}; claim 2 under "
-            "set_2sigma: {{2 | set_2sigma | winning | mean:+,.0f}} ({{2 | numenta | verdict}}).")
+            "set_2sigma: {{2 | winning | set_2sigma | mean:+,.0f}} ({{2 | numenta | verdict}}).")
     assert fill(text, _claims()) == (
         "Claim 4: +1.10 points [-0.75, +2.95], n = 4; claim 2 under set_2sigma: +4,127 "
         "(inconclusive; about 13 seeds would decide).")
